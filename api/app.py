@@ -1,0 +1,54 @@
+"""The Flask application factory."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from api import errors
+from api.resources import admin, definitions, instances, reference, tasks
+from ggzy.config import Config
+from services.platform import Platform
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Config | None = None, platform: Platform | None = None, start_worker: bool = True) -> Flask:
+    """Build the app: API blueprints, OpenAPI at /api/v1/openapi.json, JSON errors, the timer worker."""
+    config = config or (platform.config if platform else Config.from_env())
+    platform = platform or Platform.build(config)
+    app = Flask("ggzy")
+    app.config.update(
+        API_TITLE="ggzy 公共资源交易平台 API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_AS_ASCII=False,
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["ggzy"] = platform
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    for module in (definitions, instances, tasks, reference, admin):
+        api.register_blueprint(module.blp)
+    api.register_blueprint(admin.health)
+    errors.register(app)
+    if start_worker:
+        app.extensions["ggzy_scheduler"] = _scheduler(platform)
+    return app
+
+
+def _scheduler(platform: Platform) -> Any:
+    if platform.config.redis_url:
+        from workers.health import CeleryHealth
+
+        return CeleryHealth(platform.config.redis_url)
+    from workers.embedded import EmbeddedTimerWorker
+
+    worker = EmbeddedTimerWorker(platform)
+    worker.start()
+    return worker

@@ -1,0 +1,621 @@
+"""The one module that knows SpiffWorkflow: parse BPMN, run an instance to its next wait state."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable, Protocol
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from domain.errors import Invalid, ScriptError
+from engine.xml import BPMN_NS, CAMUNDA_NS, GGZY_NS, parse_secure_xml
+
+# Steps a single transaction may run before the engine calls it a runaway loop.
+MAX_ENGINE_TASKS_PER_STEP = 200_000
+# Prune the task tree whenever it holds more tasks than this; keeps every search shallow.
+PRUNE_THRESHOLD = 64
+
+
+class ScriptRunner(Protocol):
+    """What the engine needs from the sandbox."""
+
+    def evaluate(self, expression: str, context: dict[str, Any]) -> Any: ...
+
+    def execute(self, script: str, context: dict[str, Any]) -> dict[str, Any]: ...
+
+
+@dataclass
+class EngineContext:
+    """Per-step collaborators: the sandbox, the platform clock, the statutory time zone."""
+
+    scripts: ScriptRunner
+    now: Callable[[], datetime]
+    tz: Any
+
+
+# ---------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class Element:
+    """A flow node of a deployed process as the platform sees it."""
+
+    id: str
+    type: str
+    name: str
+    role: str | None = None
+    form_key: str | None = None
+    rule: str | None = None
+    timer: dict[str, str] | None = None
+    cancel_activity: bool | None = None
+    attached_to: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedDefinition:
+    """A BPMN file checked by the engine: key, name, elements, and the serialized spec."""
+
+    key: str
+    name: str
+    elements: dict[str, Element]
+    expressions: list[tuple[str, str, str]]  # (element_id, mode 'eval'|'exec', source)
+    spec_json: str
+
+
+class BpmnInvalid(Invalid):
+    """A BPMN file the engine refuses; errors carry element ids."""
+
+    code = "bpmn_invalid"
+
+
+_FLOW_TYPES = {
+    "userTask", "manualTask", "task", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+    "businessRuleTask", "callActivity", "subProcess", "startEvent", "endEvent",
+    "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway",
+}
+
+
+def parse_definition(data: bytes) -> ParsedDefinition:
+    """Parse and check one BPMN file with one executable process; raise BpmnInvalid with element ids."""
+    root = parse_secure_xml(data)
+    ns = {"bpmn": BPMN_NS}
+    processes = [p for p in root.findall("bpmn:process", ns) if p.get("isExecutable", "true") != "false"]
+    if len(processes) != 1:
+        raise BpmnInvalid(
+            "BPMN 文件必须恰好包含一个可执行流程",
+            [{"element_id": None, "message": f"找到 {len(processes)} 个可执行流程 (bpmn:process isExecutable)"}],
+        )
+    process = processes[0]
+    key = process.get("id") or ""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]{0,99}", key):
+        raise BpmnInvalid("流程标识不合法", [{"element_id": key, "message": "process id 须为字母、数字、下划线"}])
+
+    elements, expressions = _collect_elements(process)
+    parser = CamundaParser()
+    try:
+        parser.add_bpmn_xml(root, filename=f"{key}.bpmn")
+        spec = parser.get_spec(key)
+        subprocess_specs = parser.get_subprocess_specs(key)
+    except ValidationException as exc:
+        raise BpmnInvalid("BPMN 校验失败", [{"element_id": exc.id or None, "message": str(exc)}]) from exc
+    except SpiffWorkflowException as exc:
+        element_id = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
+        raise BpmnInvalid("BPMN 校验失败", [{"element_id": element_id, "message": str(exc)}]) from exc
+    except Exception as exc:  # the parser raises bare KeyErrors etc. on malformed models
+        raise BpmnInvalid("BPMN 解析失败", [{"element_id": None, "message": repr(exc)}]) from exc
+
+    for sp in [spec, *subprocess_specs.values()]:
+        _install_clocked_timers(sp)
+    spec_dict = _SERIALIZER.to_dict(spec)
+    sub_dict = {name: _SERIALIZER.to_dict(s) for name, s in subprocess_specs.items()}
+    spec_json = json.dumps({"spec": spec_dict, "subprocess_specs": sub_dict}, ensure_ascii=False)
+    return ParsedDefinition(key, process.get("name") or key, elements, expressions, spec_json)
+
+
+def _collect_elements(process: Any) -> tuple[dict[str, Element], list[tuple[str, str, str]]]:
+    ns = {"bpmn": BPMN_NS}
+    lanes: dict[str, str] = {}
+    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+        for ref in lane.findall("bpmn:flowNodeRef", ns):
+            if ref.text:
+                lanes[ref.text.strip()] = (lane.get("name") or "").strip()
+
+    elements: dict[str, Element] = {}
+    expressions: list[tuple[str, str, str]] = []
+    for node in process.iter():
+        if not isinstance(node.tag, str) or not node.tag.startswith(f"{{{BPMN_NS}}}"):
+            continue
+        tag = node.tag.split("}", 1)[1]
+        element_id = node.get("id")
+        if tag == "sequenceFlow":
+            cond = node.find("bpmn:conditionExpression", ns)
+            if cond is not None and (cond.text or "").strip():
+                expressions.append((element_id or "", "eval", cond.text.strip()))
+            continue
+        if tag not in _FLOW_TYPES or not element_id:
+            continue
+        groups = node.get(f"{{{CAMUNDA_NS}}}candidateGroups")
+        role = lanes.get(element_id) or (groups.split(",")[0].strip() if groups else None)
+        timer = None
+        timer_def = node.find("bpmn:timerEventDefinition", ns)
+        if timer_def is not None:
+            for kind in ("timeDate", "timeDuration", "timeCycle"):
+                value = timer_def.find(f"bpmn:{kind}", ns)
+                if value is not None:
+                    timer = {"kind": kind, "expression": (value.text or "").strip()}
+                    if not _is_iso_literal(timer["expression"]):
+                        expressions.append((element_id, "eval", timer["expression"]))
+        if tag == "scriptTask":
+            script = node.find("bpmn:script", ns)
+            expressions.append((element_id, "exec", (script.text or "") if script is not None else ""))
+        cancel = node.get("cancelActivity", "true") != "false" if tag == "boundaryEvent" else None
+        elements[element_id] = Element(
+            id=element_id,
+            type=tag,
+            name=(node.get("name") or element_id).strip(),
+            role=role,
+            form_key=node.get(f"{{{CAMUNDA_NS}}}formKey"),
+            rule=node.get(f"{{{GGZY_NS}}}rule"),
+            timer=timer,
+            cancel_activity=cancel,
+            attached_to=node.get("attachedToRef"),
+        )
+    return elements, expressions
+
+
+# ---------------------------------------------------------------- timers on the platform clock
+
+_ISO_LITERAL = re.compile(
+    r"^(R\d*/)?(P(?=\d|T\d)[\dYMWD.,]*(T[\dHMS.,]+)?"
+    r"|\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?)"
+    r"(/(P[\dYMWDTHS.,]+|\d{4}-\d{2}-\d{2}\S*))?$"
+)
+
+
+def _is_iso_literal(expression: str) -> bool:
+    return bool(_ISO_LITERAL.match(expression.strip()))
+
+
+def _context(my_task: Any) -> EngineContext:
+    return my_task.workflow.top_workflow.script_engine.context
+
+
+def _timer_value(my_task: Any, expression: str) -> str:
+    """Literal ISO 8601 as every BPMN engine reads it, or a sandboxed expression over the variables."""
+    text = expression.strip()
+    value = text if _is_iso_literal(text) else my_task.workflow.script_engine.evaluate(my_task, text)
+    return _normalize_time(value, _context(my_task).tz)
+
+
+def _normalize_time(value: Any, tz: Any) -> str:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=tz)).isoformat()
+    if isinstance(value, date):
+        value = value.isoformat()
+    if not isinstance(value, str):
+        raise ScriptError(f"定时器表达式必须得到 ISO 8601 字符串，得到的是 {type(value).__name__}")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        # A period ends at 24:00 of its last day (STATUTES.md), in the statutory zone.
+        end = datetime.combine(date.fromisoformat(value) + timedelta(days=1), datetime.min.time(), tz)
+        return end.isoformat()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T[^+Z]*", value) and not re.search(r"[+-]\d{2}:?\d{2}$", value):
+        return datetime.fromisoformat(value).replace(tzinfo=tz).isoformat()
+    return value
+
+
+def _utc_now(my_task: Any) -> datetime:
+    return _context(my_task).now().astimezone(timezone.utc)
+
+
+def _parse_instant(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+class ClockedTimeDate(TimeDateEventDefinition):
+    """A timeDate timer read on the platform clock."""
+
+    def has_fired(self, my_task: Any) -> bool:
+        value = my_task._get_internal_data("event_value")
+        if value is None:
+            value = _timer_value(my_task, self.expression)
+            _parse_instant(value)
+            my_task._set_internal_data(event_value=value)
+        if _parse_instant(value) <= _utc_now(my_task):
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class ClockedDuration(DurationTimerEventDefinition):
+    """A timeDuration timer counted from the platform clock."""
+
+    def has_fired(self, my_task: Any) -> bool:
+        value = my_task._get_internal_data("event_value")
+        if value is None:
+            duration = _timer_value(my_task, self.expression)
+            start = _context(my_task).now()
+            delta = TimerEventDefinition.get_timedelta_from_start(
+                TimerEventDefinition.parse_iso_duration(duration), start
+            )
+            value = (start + delta).isoformat()
+            my_task._set_internal_data(event_value=value)
+        if _parse_instant(value) <= _utc_now(my_task):
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class ClockedCycle(CycleTimerEventDefinition):
+    """A timeCycle timer (R3/PT1H) stepped on the platform clock."""
+
+    def cycle_complete(self, my_task: Any) -> bool:
+        value = my_task._get_internal_data("event_value")
+        if value is None:
+            cycles, start, duration = _parse_cycle(_timer_value(my_task, self.expression), my_task)
+            value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+        ready = False
+        if value["cycles"] != 0:
+            next_event = _parse_instant(value["next"])
+            if next_event <= _utc_now(my_task):
+                value["next"] = (next_event + timedelta(seconds=value["duration"])).isoformat()
+                value["cycles"] -= 1
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+        my_task._set_internal_data(event_value=value)
+        return ready
+
+
+def _parse_cycle(expression: str, my_task: Any) -> tuple[int, datetime, timedelta]:
+    parts = expression.upper().strip("R").split("/")
+    cycles = int(parts[0]) if parts[0] else -1
+    if len(parts) == 2 and parts[1].startswith("P"):
+        now = _context(my_task).now()
+        duration = TimerEventDefinition.get_timedelta_from_start(
+            TimerEventDefinition.parse_iso_duration(parts[1]), now
+        )
+        return cycles, now + duration, duration
+    return TimerEventDefinition.parse_iso_recurring_interval(expression)
+
+
+_CLOCKED = {
+    TimeDateEventDefinition: ClockedTimeDate,
+    DurationTimerEventDefinition: ClockedDuration,
+    CycleTimerEventDefinition: ClockedCycle,
+}
+
+
+def _install_clocked_timers(spec: Any) -> None:
+    for task_spec in spec.task_specs.values():
+        definition = getattr(task_spec, "event_definition", None)
+        if definition is None:
+            continue
+        for d in [definition, *getattr(definition, "event_definitions", [])]:
+            clocked = _CLOCKED.get(type(d))
+            if clocked is not None:
+                d.__class__ = clocked
+
+
+def _serializer() -> BpmnWorkflowSerializer:
+    config = dict(CAMUNDA_CONFIG)
+    for cls in _CLOCKED.values():
+        config[cls] = TimerConditionalEventDefinitionConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+_SERIALIZER = _serializer()
+
+
+# ---------------------------------------------------------------- the sandboxed script engine
+
+
+class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
+    def __init__(self, scripts: ScriptRunner) -> None:
+        super().__init__({})
+        self.scripts = scripts
+
+    def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
+        return self.scripts.evaluate(expression, {**(external_context or {}), **context})
+
+    def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
+        result = self.scripts.execute(script, {**(external_context or {}), **context})
+        context.clear()
+        context.update(result)
+        return True
+
+
+class _ScriptEngine(PythonScriptEngine):
+    def __init__(self, context: EngineContext) -> None:
+        super().__init__(environment=_SandboxEnvironment(context.scripts))
+        self.context = context
+
+    def evaluate(self, task: Any, expression: str, external_context: dict | None = None) -> Any:
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except ScriptError as exc:
+            raise _element_error(task, exc) from exc
+
+    def execute(self, task: Any, script: str, external_context: dict | None = None) -> bool:
+        try:
+            return self.environment.execute(script, task.data, external_context)
+        except ScriptError as exc:
+            raise _element_error(task, exc) from exc
+
+
+def _element_error(task: Any, exc: ScriptError) -> ScriptError:
+    element = task.task_spec.bpmn_id or task.task_spec.name
+    return ScriptError(f"{task.task_spec.bpmn_name or element}：{exc.message}", {"element_id": element})
+
+
+# ---------------------------------------------------------------- running instances
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A user task waiting for a person."""
+
+    id: str
+    element_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PendingTimer:
+    """A timer event waiting for its due time."""
+
+    task_id: str
+    element_id: str
+    name: str
+    due_at: datetime
+    kind: str
+    boundary: bool
+
+
+@dataclass
+class StepResult:
+    """What a step left behind: state to store, status, and the projections the platform keeps."""
+
+    state: dict[str, Any]
+    status: str
+    variables: dict[str, Any]
+    user_tasks: list[ReadyTask]
+    timers: list[PendingTimer]
+    ran: list[tuple[str, str, str]] = field(default_factory=list)  # (task id, element id, name)
+
+
+class Runner:
+    """Loads one instance's workflow, acts on it, and runs it to the next wait state."""
+
+    def __init__(self, spec_json: str, context: EngineContext) -> None:
+        self.spec_json = spec_json
+        self.context = context
+
+    def start(self, variables: dict[str, Any]) -> StepResult:
+        """Create the workflow with its start variables and run it."""
+        specs = json.loads(self.spec_json)
+        spec = _SERIALIZER.from_dict(specs["spec"])
+        subs = {name: _SERIALIZER.from_dict(s) for name, s in specs["subprocess_specs"].items()}
+        workflow = BpmnWorkflow(spec, subs, script_engine=_ScriptEngine(self.context))
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(variables)
+        return self._advance(workflow, [])
+
+    def complete(self, state: dict[str, Any], task_id: str, data: dict[str, Any]) -> StepResult:
+        """Complete a ready user task with its form data."""
+        workflow = self._load(state)
+        task = workflow.get_task_from_id(UUID(task_id))
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise _not_ready(task_id)
+        task.data.update(data)
+        task.run()
+        return self._advance(workflow, [(str(task.id), task.task_spec.bpmn_id, task.task_spec.bpmn_name)])
+
+    def fire_timers(self, state: dict[str, Any]) -> StepResult:
+        """Let every timer due by the platform clock fire, then run on."""
+        workflow = self._load(state)
+        workflow.refresh_timers()
+        return self._advance(workflow, [])
+
+    def cancel(self, state: dict[str, Any]) -> StepResult:
+        """Cancel every open task."""
+        workflow = self._load(state)
+        workflow.cancel()
+        result = self._result(workflow, [])
+        result.status = "cancelled"
+        return result
+
+    def _load(self, state: dict[str, Any]) -> BpmnWorkflow:
+        specs = json.loads(self.spec_json)
+        workflow = _SERIALIZER.from_dict({**state, **specs})
+        workflow.script_engine = _ScriptEngine(self.context)
+        return workflow
+
+    def _advance(self, workflow: BpmnWorkflow, ran: list[tuple[str, str, str]]) -> StepResult:
+        observed: dict[UUID, tuple[str, str, str]] = {}
+
+        def note(task: Any) -> None:
+            observed[task.id] = (str(task.id), task.task_spec.bpmn_id or "", task.task_spec.bpmn_name or "")
+
+        count = 0
+        try:
+            while workflow._do_engine_steps(None, note):
+                count = len(observed)
+                if count > MAX_ENGINE_TASKS_PER_STEP:
+                    raise ScriptError("流程在一次推进中执行的步骤过多，可能陷入无限循环")
+                if _size(workflow) > PRUNE_THRESHOLD:
+                    prune(workflow)
+            workflow.refresh_timers()
+            while workflow._do_engine_steps(None, note):
+                if _size(workflow) > PRUNE_THRESHOLD:
+                    prune(workflow)
+        except WorkflowTaskException as exc:
+            element = getattr(exc.task_spec, "bpmn_id", None)
+            raise ScriptError(f"流程执行失败（{element}）：{exc}", {"element_id": element}) from exc
+        prune(workflow)
+        ran = ran + [v for v in observed.values() if v[1]]
+        return self._result(workflow, ran)
+
+    def _result(self, workflow: BpmnWorkflow, ran: list[tuple[str, str, str]]) -> StepResult:
+        state = _SERIALIZER.to_dict(workflow)
+        state.pop("spec", None)
+        state.pop("subprocess_specs", None)
+        completed = workflow.is_completed()
+        return StepResult(
+            state=state,
+            status="completed" if completed else "running",
+            variables=_variables(workflow),
+            user_tasks=[] if completed else _ready_user_tasks(workflow),
+            timers=[] if completed else _pending_timers(workflow),
+            ran=ran,
+        )
+
+
+def _not_ready(task_id: str) -> Exception:
+    from domain.errors import Conflict
+
+    return Conflict(f"任务 {task_id} 当前不可办理", {"task_id": task_id})
+
+
+def _all_workflows(workflow: BpmnWorkflow) -> list[Any]:
+    return [workflow, *workflow.subprocesses.values()]
+
+
+def _size(workflow: BpmnWorkflow) -> int:
+    return sum(len(wf.tasks) for wf in _all_workflows(workflow))
+
+
+def _variables(workflow: BpmnWorkflow) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if workflow.last_task is not None:
+        data.update(workflow.last_task.data)
+    data.update(workflow.data)
+    data.pop("data_objects", None)
+    return data
+
+
+def _ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
+    tasks = []
+    for wf in _all_workflows(workflow):
+        for task in wf.tasks.values():
+            if task.state == TaskState.READY and task.task_spec.manual:
+                spec = task.task_spec
+                tasks.append(ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id))
+    return tasks
+
+
+def _pending_timers(workflow: BpmnWorkflow) -> list[PendingTimer]:
+    timers = []
+    for wf in _all_workflows(workflow):
+        for task in wf.tasks.values():
+            if task.state != TaskState.WAITING:
+                continue
+            definition = getattr(task.task_spec, "event_definition", None)
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            value = task._get_internal_data("event_value")
+            if isinstance(value, dict):
+                value = value.get("next")
+            if not value:
+                continue
+            spec = task.task_spec
+            kind = {ClockedTimeDate: "date", ClockedDuration: "duration", ClockedCycle: "cycle"}.get(
+                type(definition), "date"
+            )
+            timers.append(
+                PendingTimer(
+                    task_id=str(task.id),
+                    element_id=spec.bpmn_id,
+                    name=spec.bpmn_name or definition.name or spec.bpmn_id,
+                    due_at=_parse_instant(value),
+                    kind=kind,
+                    boundary=isinstance(spec, BoundaryEvent),
+                )
+            )
+    return timers
+
+
+# ---------------------------------------------------------------- history pruning
+
+
+def prune(workflow: BpmnWorkflow) -> None:
+    """Drop finished tasks nothing still depends on, so a step costs the same at any history length.
+
+    SpiffWorkflow keeps every finished task in one tree and searches it from the root, which makes each
+    step slower with history and silently stops finding tasks below depth 1000. The platform keeps
+    history in its own tables, so the engine only needs the live frontier: unfinished tasks, their
+    parents (data source, boundary splits), join tokens not yet consumed, and the children of started
+    tasks (multi-instance and loop bookkeeping).
+    """
+    for wf in _all_workflows(workflow):
+        _prune_one(wf)
+    while True:
+        live = {tid for wf in _all_workflows(workflow) for tid in wf.tasks}
+        orphans = [sp_id for sp_id in workflow.subprocesses if sp_id not in live]
+        if not orphans:
+            return
+        for sp_id in orphans:
+            del workflow.subprocesses[sp_id]
+
+
+def _prune_one(wf: Any) -> None:
+    tasks = wf.tasks
+    root = wf.task_tree
+    keep = {root.id}
+    last_join_fire: dict[str, float] = {}
+    for task in tasks.values():
+        if isinstance(task.task_spec, UnstructuredJoin) and task.state == TaskState.COMPLETED:
+            name = task.task_spec.name
+            last_join_fire[name] = max(last_join_fire.get(name, 0.0), task.last_state_change)
+    for task in tasks.values():
+        unfinished = not task.has_state(TaskState.FINISHED_MASK)
+        unconsumed_token = (
+            isinstance(task.task_spec, UnstructuredJoin)
+            and task.has_state(TaskState.FINISHED_MASK)
+            and task.last_state_change > last_join_fire.get(task.task_spec.name, 0.0)
+        )
+        if unfinished or unconsumed_token:
+            keep.add(task.id)
+            if task._parent is not None:
+                keep.add(task._parent)
+            if task.state == TaskState.STARTED:
+                keep.update(task._children)
+    if wf.last_task is not None:
+        keep.add(wf.last_task.id)
+    if len(keep) == len(tasks):
+        return
+    kept = {tid: t for tid, t in tasks.items() if tid in keep}
+    for task in kept.values():
+        task._children = []
+    for task in kept.values():
+        if task is root:
+            continue
+        parent_id = task._parent
+        while parent_id is not None and parent_id not in kept:
+            parent_id = tasks[parent_id]._parent if parent_id in tasks else None
+        parent_id = parent_id if parent_id is not None else root.id
+        task._parent = parent_id
+        kept[parent_id]._children.append(task.id)
+    wf.tasks = kept
+    if wf.last_task is not None and wf.last_task.id not in kept:
+        wf.last_task = None

@@ -1,0 +1,186 @@
+"""The `ggzy` command line (CONTRACT.md, "CLI")."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from domain.errors import DomainError
+from ggzy.config import Config
+from services.platform import Platform
+
+
+class _Group(click.Group):
+    """Prints domain errors and an unreachable database plainly instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DomainError as exc:
+            _print_error(exc)
+            sys.exit(1)
+        except OperationalError as exc:
+            click.echo(f"数据库错误 (database error): {exc.orig}", err=True)
+            sys.exit(1)
+
+
+def _print_error(exc: DomainError, prefix: str = "") -> None:
+    click.echo(f"{prefix}错误 (error): {exc.message}", err=True)
+    details = exc.errors if isinstance(exc.errors, list) else [exc.errors] if exc.errors else []
+    for item in details:
+        if isinstance(item, dict):
+            where = item.get("element_id") or item.get("field") or "-"
+            click.echo(f"  {where}: {item.get('message', item)}", err=True)
+        else:
+            click.echo(f"  {item}", err=True)
+
+
+def _platform(**overrides: Any) -> Platform:
+    """The platform of this command, its connections closed when the command ends."""
+    p = Platform.build(Config.from_env(**overrides))
+    click.get_current_context().call_on_close(p.db.dispose)
+    return p
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """ggzy: 公共资源交易平台 BPMN process engine."""
+
+
+@main.command()
+def init() -> None:
+    """Migrate the database and deploy new forms and BPMN files."""
+    from services.bootstrap import init as bootstrap
+
+    result = bootstrap(_platform())
+    click.echo(f"calendar years added: {result['calendar_years_added']}")
+    forms = result["forms"]
+    new_forms = [f for f in forms if f.get("created")]
+    click.echo(f"forms: {len(forms)} ({len(new_forms)} new)")
+    for form in new_forms:
+        click.echo(f"  {form.get('key')} v{form.get('version')}")
+    processes = result["processes"]
+    click.echo(f"processes: {len(processes)} ({sum(1 for d in processes if d['created'])} new)")
+    for d in processes:
+        click.echo(f"  {d['key']} v{d['version']}" + ("" if d["created"] else " (unchanged)"))
+
+
+@main.command()
+@click.option("--host", default=None, help="default GGZY_HOST or 127.0.0.1")
+@click.option("--port", type=int, default=None, help="default GGZY_PORT or 8080")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the API and web pages (with the embedded timer worker when no Redis URL is set)."""
+    from api.app import create_app
+
+    try:
+        import waitress
+    except ImportError:
+        raise click.ClickException("waitress is not installed: run `make venv` (pip install -e .)") from None
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    config = Config.from_env(**overrides)
+    app = create_app(config)
+    timers = f"celery via {config.redis_url}" if config.redis_url else "embedded worker"
+    click.echo(f"ggzy serving on http://{config.host}:{config.port}/ (timers: {timers})")
+    waitress.serve(app, host=config.host, port=config.port, threads=8)
+
+
+@main.command()
+@click.option("--concurrency", type=int, default=None, help="worker processes (default: CPU count)")
+@click.option("--loglevel", default="info", show_default=True)
+@click.option("--pool", default="prefork", show_default=True, help="prefork, threads or solo")
+def worker(concurrency: int | None, loglevel: str, pool: str) -> None:
+    """Run the Celery worker with embedded beat for timers (needs GGZY_REDIS_URL)."""
+    config = Config.from_env()
+    if not config.redis_url:
+        click.echo("错误 (error): GGZY_REDIS_URL is not set; without Redis, timers run inside `ggzy serve`.",
+                   err=True)
+        sys.exit(2)
+    from workers.celery_app import make_celery
+
+    argv = ["worker", "-B", f"--loglevel={loglevel}", f"--pool={pool}"]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    make_celery(config).worker_main(argv)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def deploy(paths: tuple[Path, ...]) -> None:
+    """Deploy BPMN files; prints key and version of each."""
+    from domain.access import SYSTEM
+    from services.definitions import deploy_bytes
+
+    p = _platform()
+    failed = False
+    for path in paths:
+        try:
+            definition, created = deploy_bytes(p, path.read_bytes(), SYSTEM)
+        except DomainError as exc:
+            failed = True
+            _print_error(exc, prefix=f"{path}: ")
+            continue
+        click.echo(f"{definition['key']} {definition['version']}" + ("" if created else " (unchanged)"))
+    if failed:
+        sys.exit(1)
+
+
+@main.group()
+def users() -> None:
+    """Manage users and their tokens."""
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="repeat for several roles")
+@click.option("--region", default=None, help="six-digit administrative division code")
+@click.option("--org", default=None, help="unified social credit code (USCC) of the organisation")
+def users_create(name: str, roles: tuple[str, ...], region: str | None, org: str | None) -> None:
+    """Create a user; prints one JSON line with the token (shown only once)."""
+    from services.users import create_user
+
+    created = create_user(_platform(), name, list(roles), region=region, org=org)
+    click.echo(json.dumps(created, ensure_ascii=False))
+
+
+@main.group()
+def audit() -> None:
+    """Audit log tools."""
+
+
+@audit.command("verify")
+@click.argument("instance_id", required=False)
+def audit_verify(instance_id: str | None) -> None:
+    """Check the hash chains of the event log (all, or one instance)."""
+    from services.audit import verify
+
+    p = _platform()
+    with p.db.sessions() as session:
+        checked, broken = verify(session, instance_id)
+    if broken is None:
+        click.echo(f"ok: {checked} events verified")
+        return
+    click.echo(f"broken: instance {broken['instance_id']} seq {broken['seq']}: {broken['problem']} "
+               f"({checked} events verified before it)")
+    sys.exit(1)
+
+
+@main.group()
+def timers() -> None:
+    """Timer tools for operations."""
+
+
+@timers.command("fire")
+def timers_fire() -> None:
+    """Fire every due timer once, now."""
+    from services.timers import fire_due
+
+    result = fire_due(_platform())
+    click.echo(f"fired {result['timers']} timers in {result['instances']} instances")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Database engine, sessions, and the unit of work every use case runs in."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from domain.errors import Conflict
+
+
+class Database:
+    """One SQLAlchemy engine and its session factory."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"future": True}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin_immediate)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Writers take SQLite's write lock at BEGIN; readers stay deferred so they never wait on a writer.
+        self._writers = sessionmaker(self.engine.execution_options(ggzy_write=True), expire_on_commit=False)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction: commit once at the end, roll back everything on any error."""
+        session = self._writers()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def run(self, use_case: Any, *args: Any, retries: int = 5, **kwargs: Any) -> Any:
+        """Run use_case(session, ...) in its own unit of work, retrying when a concurrent step won."""
+        for attempt in range(retries + 1):
+            try:
+                with self.unit_of_work() as session:
+                    return use_case(session, *args, **kwargs)
+            except StaleDataError as exc:
+                if attempt == retries:
+                    raise Conflict("流程实例正被其他操作更新，请重试") from exc
+            except IntegrityError as exc:
+                # A concurrent transaction inserted the same unique key first; a retry sees its row.
+                if attempt == retries:
+                    raise Conflict("并发操作冲突，请重试") from exc
+            except OperationalError as exc:
+                if not _is_lock_error(exc) or attempt == retries:
+                    raise
+            time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _is_lock_error(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "locked" in text or "deadlock" in text or "could not serialize" in text
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling would defer BEGIN; we issue BEGIN IMMEDIATE ourselves so that a
+    # step holds the write lock from its first read and concurrent steps serialize instead of failing late.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    write = connection.get_execution_options().get("ggzy_write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

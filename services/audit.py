@@ -1,0 +1,68 @@
+"""Append to and verify the per-instance audit hash chains."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.access import Actor
+from domain.audit import GENESIS, event_hash
+from persistence.models import Event
+
+PLATFORM_CHAIN = "platform"
+
+
+def append(session: Session, instance_id: str, type_: str, actor: Actor | None, at: datetime,
+           data: dict[str, Any] | None = None) -> Event:
+    """Add the next link of an instance's chain (the caller holds the instance's lock)."""
+    last = session.scalars(
+        select(Event).where(Event.instance_id == instance_id).order_by(Event.seq.desc()).limit(1)
+    ).first()
+    seq = last.seq + 1 if last else 1
+    prev = last.hash if last else GENESIS
+    clean = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
+    username = actor.username if actor else None
+    ip = actor.ip if actor else None
+    event = Event(
+        instance_id=instance_id, seq=seq, at=at, type=type_, actor=username, client_ip=ip, data=clean,
+        prev_hash=prev, hash=event_hash(prev, instance_id, seq, at, type_, username, ip, clean),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def verify(session: Session, instance_id: str | None = None) -> tuple[int, dict[str, Any] | None]:
+    """Recompute every chain (or one); return (events checked, first broken link or None)."""
+    query = select(Event).order_by(Event.instance_id, Event.seq)
+    if instance_id:
+        query = query.where(Event.instance_id == instance_id)
+    checked = 0
+    current, prev, expected_seq = None, GENESIS, 1
+    for event in session.scalars(query).yield_per(1000):
+        if event.instance_id != current:
+            current, prev, expected_seq = event.instance_id, GENESIS, 1
+        problem = None
+        if event.seq != expected_seq:
+            problem = f"缺少第 {expected_seq} 条事件"
+        elif event.prev_hash != prev:
+            problem = "prev_hash 与上一条事件的哈希不一致"
+        elif event.hash != event_hash(prev, event.instance_id, event.seq, event.at, event.type, event.actor,
+                                      event.client_ip, event.data):
+            problem = "事件内容与其哈希不一致（记录被篡改）"
+        if problem:
+            return checked, {"instance_id": event.instance_id, "seq": event.seq, "problem": problem}
+        checked += 1
+        prev, expected_seq = event.hash, expected_seq + 1
+    return checked, None
+
+
+def to_dict(event: Event) -> dict[str, Any]:
+    """An event as the API shows it."""
+    return {
+        "seq": event.seq, "at": event.at.isoformat(), "type": event.type, "actor": event.actor,
+        "client_ip": event.client_ip, "data": event.data, "hash": event.hash, "prev_hash": event.prev_hash,
+    }

@@ -1,0 +1,58 @@
+"""The platform clock: real time, shifted by an offset when the fake clock is enabled."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from domain.errors import NotFound
+from persistence.db import Database
+from persistence.models import Setting
+
+_KEY = "clock_offset_seconds"
+_CACHE_SECONDS = 0.2
+
+
+class Clock:
+    """now() for timers and deadlines; shared by every process through the settings table."""
+
+    def __init__(self, db: Database, fake: bool) -> None:
+        self.db = db
+        self.fake = fake
+        self._offset = 0.0
+        self._read_at = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """The current platform time, aware, in UTC."""
+        real = datetime.now(timezone.utc)
+        if not self.fake:
+            return real
+        return real + timedelta(seconds=self._current_offset())
+
+    def set(self, when: datetime) -> datetime:
+        """Move the fake clock to `when`; time keeps flowing from there."""
+        if not self.fake:
+            raise NotFound("未启用模拟时钟 (GGZY_FAKE_CLOCK)")
+        offset = (when - datetime.now(timezone.utc)).total_seconds()
+        with self.db.unit_of_work() as session:
+            row = session.get(Setting, _KEY)
+            if row is None:
+                session.add(Setting(key=_KEY, value=repr(offset)))
+            else:
+                row.value = repr(offset)
+        with self._lock:
+            self._offset, self._read_at = offset, time.monotonic()
+        return self.now()
+
+    def _current_offset(self) -> float:
+        with self._lock:
+            if time.monotonic() - self._read_at < _CACHE_SECONDS:
+                return self._offset
+        with self.db.sessions() as session:
+            value = session.scalar(select(Setting.value).where(Setting.key == _KEY))
+        with self._lock:
+            self._offset, self._read_at = float(value) if value else 0.0, time.monotonic()
+            return self._offset

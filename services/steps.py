@@ -1,0 +1,177 @@
+"""What every step shares: load an instance under lock, run the engine, project the result, audit it."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain import statutes
+from domain.access import Actor
+from domain.calendar import WorkingCalendar
+from domain.errors import CalendarYearUnknown, NotFound
+from engine.bpmn import Runner, StepResult
+from persistence.models import ProcessDefinition, ProcessInstance, Task, Timer
+from services import audit
+from services import calendar as calendar_service
+from services.platform import Platform
+from services.scripting import engine_context
+
+
+@dataclass(frozen=True)
+class CompiledDefinition:
+    """An immutable deployed version, cached per process."""
+
+    id: int
+    key: str
+    version: int
+    spec_json: str
+    elements: dict[str, dict[str, Any]]
+
+
+_definitions: dict[int, CompiledDefinition] = {}
+_definitions_lock = threading.Lock()
+
+
+def definition(session: Session, definition_id: int) -> CompiledDefinition:
+    """A deployed version by id; versions never change, so the cache never goes stale."""
+    with _definitions_lock:
+        cached = _definitions.get(definition_id)
+    if cached is not None:
+        return cached
+    row = session.get(ProcessDefinition, definition_id)
+    if row is None:
+        raise NotFound(f"流程定义 {definition_id} 不存在")
+    compiled = CompiledDefinition(row.id, row.key, row.version, row.spec_json, row.elements)
+    with _definitions_lock:
+        _definitions[definition_id] = compiled
+    return compiled
+
+
+def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
+    """Load an instance holding its row lock, so concurrent steps on it run one after another."""
+    instance = session.get(ProcessInstance, instance_id, with_for_update=True, populate_existing=True)
+    if instance is None:
+        raise NotFound(f"流程实例 {instance_id} 不存在")
+    return instance
+
+
+def runner(p: Platform, session: Session, compiled: CompiledDefinition) -> Runner:
+    """An engine runner whose helpers read this transaction's calendar, loaded only when needed."""
+    loaded: list[WorkingCalendar] = []
+
+    def calendar() -> WorkingCalendar:
+        if not loaded:
+            loaded.append(calendar_service.load(session))
+        return loaded[0]
+
+    return Runner(compiled.spec_json, engine_context(calendar, p.clock.now, p.tz))
+
+
+def apply(
+    p: Platform,
+    session: Session,
+    instance: ProcessInstance,
+    compiled: CompiledDefinition,
+    result: StepResult,
+    actor: Actor | None,
+    now: datetime,
+) -> None:
+    """Store the engine's new state and bring the task queue, timers and audit chain in step with it."""
+    instance.state = result.state
+    instance.variables = result.variables
+    instance.updated_at = now
+    if instance.status == "running" and result.status != "running":
+        instance.status = result.status
+        instance.completed_at = now
+    ran = {task_id for task_id, _, _ in result.ran}
+    _sync_tasks(p, session, instance, compiled, result, actor, now, ran)
+    _sync_timers(session, instance, compiled, result, actor, now, ran)
+    if instance.status in ("completed", "cancelled") and instance.completed_at == now:
+        audit.append(session, instance.id, f"instance.{instance.status}", actor, now, {})
+
+
+def _sync_tasks(p: Platform, session: Session, instance: ProcessInstance, compiled: CompiledDefinition,
+                result: StepResult, actor: Actor | None, now: datetime, ran: set[str]) -> None:
+    open_rows = {t.id: t for t in session.scalars(
+        select(Task).where(Task.instance_id == instance.id, Task.status == "ready"))}
+    ready = {t.id: t for t in result.user_tasks}
+    for task_id, row in open_rows.items():
+        if task_id in ready:
+            continue
+        row.status = "completed" if task_id in ran else "cancelled"
+        row.completed_at = now
+        if row.status == "cancelled":
+            audit.append(session, instance.id, "task.cancelled", actor, now,
+                         {"task_id": task_id, "element_id": row.element_id})
+    cal: Callable[[], WorkingCalendar] = lambda: calendar_service.load(session)  # noqa: E731
+    for task_id, task in ready.items():
+        if task_id in open_rows:
+            continue
+        element = compiled.elements.get(task.element_id, {})
+        rule = element.get("rule")
+        row = Task(
+            id=task_id, instance_id=instance.id, process_key=instance.process_key, element_id=task.element_id,
+            name=task.name, role=element.get("role"), form_key=element.get("form_key"), rule=rule,
+            region=instance.region, status="ready", created_at=now,
+            due_at=_task_due(p, rule, now, cal),
+        )
+        session.add(row)
+        audit.append(session, instance.id, "task.created", actor, now,
+                     {"task_id": task_id, "element_id": task.element_id, "role": row.role,
+                      "due_at": row.due_at.isoformat() if row.due_at else None})
+
+
+def _task_due(p: Platform, rule_id: str | None, now: datetime, cal: Callable[[], WorkingCalendar]) -> datetime | None:
+    """A user task tied to a MAX rule is due at 24:00 of the rule's last day, counted from its creation."""
+    if not rule_id or not statutes.rule_exists(rule_id):
+        return None
+    rule = statutes.get_rule(rule_id)
+    if rule.kind != "MAX":
+        return None
+    try:
+        last_day = statutes.due(rule, now.astimezone(p.tz).date(), cal())
+    except CalendarYearUnknown:
+        return None
+    return end_of_day(last_day, p)
+
+
+def end_of_day(day: date, p: Platform) -> datetime:
+    """24:00 of a day in the statutory zone."""
+    return datetime.combine(day + timedelta(days=1), time.min, p.tz)
+
+
+def _sync_timers(session: Session, instance: ProcessInstance, compiled: CompiledDefinition, result: StepResult,
+                 actor: Actor | None, now: datetime, ran: set[str]) -> None:
+    pending = {t.task_id: t for t in session.scalars(
+        select(Timer).where(Timer.instance_id == instance.id, Timer.status == "pending"))}
+    waiting = {t.task_id: t for t in result.timers}
+    for task_id, row in pending.items():
+        timer = waiting.get(task_id)
+        if timer is not None and timer.due_at == row.due_at:
+            continue
+        # Gone from the engine, or a cycle that moved on: this occurrence either fired or was cancelled.
+        fired = task_id in ran or (timer is not None and row.due_at <= now)
+        row.status = "fired" if fired else "cancelled"
+        row.fired_at = now if fired else None
+        audit.append(session, instance.id, f"timer.{row.status}", actor, now,
+                     {"timer_id": row.id, "element_id": row.element_id, "rule": row.rule,
+                      "due_at": row.due_at.isoformat()})
+    for task_id, timer in waiting.items():
+        existing = pending.get(task_id)
+        if existing is not None and existing.due_at == timer.due_at:
+            continue
+        element = compiled.elements.get(timer.element_id, {})
+        row = Timer(
+            instance_id=instance.id, task_id=task_id, element_id=timer.element_id, name=timer.name,
+            kind=timer.kind, boundary=timer.boundary, rule=element.get("rule"), due_at=timer.due_at,
+            status="pending", created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        audit.append(session, instance.id, "timer.scheduled", actor, now,
+                     {"timer_id": row.id, "element_id": timer.element_id, "rule": row.rule,
+                      "due_at": timer.due_at.isoformat()})
