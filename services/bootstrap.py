@@ -13,6 +13,11 @@ from services.platform import Platform
 def init(p: Platform) -> dict[str, Any]:
     """Migrate to the latest schema, seed the holiday calendar, deploy new forms and BPMN files."""
     upgrade(p.config.database_url)
+    return load_data(p)
+
+
+def load_data(p: Platform) -> dict[str, Any]:
+    """Seed the holiday calendar and deploy new forms and BPMN files (schema already current)."""
 
     def use_case(session: Any) -> dict[str, Any]:
         now = p.clock.now()

@@ -51,6 +51,12 @@ def definition(session: Session, definition_id: int) -> CompiledDefinition:
     return compiled
 
 
+def clear_cache() -> None:
+    """Forget cached definitions (tests that empty the database reuse ids)."""
+    with _definitions_lock:
+        _definitions.clear()
+
+
 def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
     """Load an instance holding its row lock, so concurrent steps on it run one after another."""
     instance = session.get(ProcessInstance, instance_id, with_for_update=True, populate_existing=True)

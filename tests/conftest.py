@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 
 import pytest
@@ -19,6 +19,13 @@ from sqlalchemy.exc import OperationalError
 from persistence.db import Database
 from persistence.migrate import upgrade
 from persistence.models import Base
+from services.platform import Platform
+
+try:
+    from flask import Flask
+    from flask.testing import FlaskClient
+except ImportError:  # pragma: no cover - flask is a hard dependency; this only keeps annotations importable
+    Flask = FlaskClient = object  # type: ignore[misc,assignment]
 
 BACKENDS = ("sqlite", "postgresql")
 PG_CANDIDATES = tuple(
@@ -183,5 +190,46 @@ def empty_pg_url() -> Iterator[str]:
 
 
 # --- app / client fixtures ----------------------------------------------------------------------------
-# LEAD: add the Flask `app`, `client` and `runner` fixtures here, built on `db_url` (create_app with
-# GGZY_DATABASE_URL=db_url). Kept out for now: api/ and services/ are not written yet.
+# ---------------------------------------------------------------- the platform and its HTTP API
+
+
+@pytest.fixture
+def platform(db_url: str) -> Iterator[Platform]:
+    """A platform on a clean database with the fake clock on, calendar seeded, forms and processes deployed."""
+    from ggzy.config import Config
+    from services import bootstrap, steps
+
+    steps.clear_cache()
+    p = Platform.build(Config(database_url=db_url, fake_clock=True))
+    bootstrap.load_data(p)
+    yield p
+    p.db.dispose()
+
+
+@pytest.fixture
+def app(platform: Platform) -> Iterator[Flask]:
+    """The Flask app without a timer worker (tests fire timers explicitly or start one)."""
+    from api.app import create_app
+
+    yield create_app(platform=platform, start_worker=False)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """The Flask test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(platform: Platform) -> Callable[..., dict[str, str]]:
+    """make_user(roles, region=None, org=None, name=None) -> Authorization headers of a new user."""
+    from services.users import create_user
+
+    counter = iter(range(1, 1_000_000))
+
+    def make(*roles: str, region: str | None = None, org: str | None = None, name: str | None = None) -> dict[str, str]:
+        username = name or f"{'_'.join(roles)}{next(counter)}"
+        token = create_user(platform, username, list(roles), region=region, org=org)["token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
