@@ -69,6 +69,14 @@ class _Policy(RestrictingNodeTransformer):
                 self.error(handler, "不允许使用裸 except，请写 except Exception")
         return super().visit_Try(node)
 
+    def visit_While(self, node: ast.While) -> Any:
+        # `while True: pass` compiles to a jump onto itself, for which CPython emits no line event;
+        # a name load at the top of the body gives the tracer a line to stop on
+        node = self.node_contents_visit(node)
+        tick = ast.copy_location(ast.Expr(ast.Name("_tick_", ast.Load())), node.body[0])
+        node.body.insert(0, ast.fix_missing_locations(tick))
+        return node
+
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         node = self.node_contents_visit(node)
         symbol = _GUARDED_BINOPS.get(type(node.op))
@@ -141,6 +149,11 @@ def _pow(base: Any, exp: Any, mod: Any = None) -> Any:
     return _binop("**", base, exp) if mod is None else pow(base, exp, mod)
 
 
+def _iter(obj: Any) -> Any:
+    """One-argument iter(): iter(callable, sentinel) is an endless iterator consumed inside C."""
+    return iter(obj)
+
+
 def _getitem(obj: Any, key: Any) -> Any:
     """Plain subscription: attribute guards are what keep scripts away from internals."""
     return obj[key]
@@ -175,14 +188,14 @@ BUILTINS.update(
     len=len, min=min, max=max, sum=sum, abs=abs, round=round, sorted=sorted, reversed=reversed,
     enumerate=enumerate, zip=zip, map=map, filter=filter, any=any, all=all, int=int, float=float,
     str=str, bool=bool, list=list, dict=dict, set=set, frozenset=frozenset, tuple=tuple,
-    isinstance=isinstance, divmod=divmod, iter=iter, next=next, range=_range, pow=_pow,
+    isinstance=isinstance, divmod=divmod, iter=_iter, next=next, range=_range, pow=_pow,
 )
 
 _GUARDS: dict[str, Any] = {
     "__builtins__": BUILTINS, "__name__": "sandbox",
     "_getattr_": _getattr, "_getitem_": _getitem, "_getiter_": iter, "_write_": full_write_guard,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
-    "_inplacevar_": _inplacevar, "_binop_": _binop, "_print_": _NullPrint,
+    "_inplacevar_": _inplacevar, "_binop_": _binop, "_print_": _NullPrint, "_tick_": None,
 }
 
 
@@ -366,7 +379,9 @@ class Sandbox:
         code, errors = _compile(_normalize(source, mode), mode)
         if code is None:
             messages = [_translate(e) for e in errors] or ["无法编译"]
-            raise ScriptError("脚本被拒绝：" + "；".join(messages), errors=messages)
+            raise ScriptError("脚本被拒绝：" + "；".join(messages), errors=list(errors)) from SyntaxError(
+                "; ".join(errors)
+            )
         return code
 
     def _run(self, code: CodeType, namespace: dict[str, Any]) -> Any:

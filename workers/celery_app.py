@@ -6,7 +6,6 @@ import os
 import threading
 import time
 from datetime import timedelta
-from typing import Any
 
 import redis
 from celery import Celery
@@ -14,6 +13,7 @@ from celery import Celery
 from ggzy.config import Config
 from services import timers
 from services.platform import Platform
+from workers.health import HEARTBEAT_KEY
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,6 @@ SCAN_EVERY_SECONDS = 0.5
 # so the next scan queues the instance again.
 QUEUED_KEY = "ggzy:timers:queued:{instance_id}"
 QUEUED_TTL_MS = 5000
-LAST_SCAN_KEY = "ggzy:timers:last_scan"
-STALE_AFTER_SECONDS = 5.0
 
 
 class WorkerState:
@@ -91,7 +89,8 @@ def make_celery(config: Config) -> Celery:
     def scan_timers() -> int:
         """Queue one firing task per instance with due timers, unless one is already queued."""
         p, r = state.platform(), state.redis()
-        r.set(LAST_SCAN_KEY, repr(time.time()), ex=3600)
+        # The heartbeat workers.health.CeleryHealth reads for /healthz.
+        r.set(HEARTBEAT_KEY, repr(time.time()), ex=3600)
         queued = 0
         for instance_id in timers.due_instances(p):
             if r.set(QUEUED_KEY.format(instance_id=instance_id), "1", nx=True, px=QUEUED_TTL_MS):
@@ -119,23 +118,6 @@ def make_celery(config: Config) -> Celery:
         return "pong"
 
     return app
-
-
-def scheduler_health(config: Config) -> str:
-    """"ok" when a Celery scan ran in the last few seconds (for /healthz), otherwise a short reason."""
-    if not config.redis_url:
-        return "no redis configured"
-    client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        value: Any = client.get(LAST_SCAN_KEY)
-    except redis.RedisError as exc:
-        return f"redis unreachable: {exc}"
-    finally:
-        client.close()
-    if value is None:
-        return "no scan yet: is `ggzy worker` running?"
-    age = time.time() - float(value)
-    return "ok" if age < STALE_AFTER_SECONDS else f"stale: last scan {age:.0f} s ago"
 
 
 app = make_celery(Config.from_env())

@@ -78,7 +78,7 @@ class EmbeddedTimerWorker:
         for instance_id in instances:
             try:
                 fired += timers.fire_instance(self.p, instance_id)
-            except Exception:  # noqa: BLE001 - logged; the next scan retries this instance
+            except Exception:  # logged; the next scan retries this instance
                 failed += 1
                 log.exception("timer firing failed", extra={"instance_id": instance_id})
         self._last_scan = time.monotonic()
@@ -92,7 +92,7 @@ class EmbeddedTimerWorker:
                     log.info("timers fired", extra=result)
                 self._last_error, self._errors_in_a_row = None, 0
                 delay = self._sleep_after_scan()
-            except Exception as exc:  # noqa: BLE001 - the thread must outlive a database outage
+            except Exception as exc:  # the thread must outlive a database outage
                 self._errors_in_a_row += 1
                 self._last_error = f"{type(exc).__name__}: {exc}"[:200]
                 delay = min(self.poll_seconds * 2 ** self._errors_in_a_row, MAX_ERROR_BACKOFF_SECONDS)

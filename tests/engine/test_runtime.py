@@ -5,68 +5,21 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from engine_support import SHANGHAI, Clock, boundary_timer, catch_timer, fixture_bytes, flows, model, timer, user
 
 import engine.bpmn as engine_bpmn
-from conftest import SHANGHAI, Clock, fixture_bytes
-from domain.errors import Invalid
+from domain.errors import Conflict, Invalid, NotFound
 from engine.bpmn import Runner, StepResult, parse_definition
 
-T0 = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)  # the `clock` fixture's start (09:00 Shanghai)
+T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # the `clock` fixture's start (09:00 Shanghai)
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-def model(pid: str, body: str) -> bytes:
-    """A BPMN 2.0 file around one executable process body."""
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-        'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="urn:test">'
-        f'<bpmn:process id="{pid}" name="{pid}" isExecutable="true">{body}</bpmn:process></bpmn:definitions>'
-    ).encode()
-
-
-def flows(*pairs: str) -> str:
-    """Sequence flows from 'src>dst' strings, ids f0, f1, ..."""
-    out = []
-    for i, pair in enumerate(pairs):
-        src, dst = pair.split(">")
-        out.append(f'<bpmn:sequenceFlow id="f{i}" sourceRef="{src}" targetRef="{dst}"/>')
-    return "".join(out)
-
-
-def user(element_id: str) -> str:
-    return f'<bpmn:userTask id="{element_id}" name="{element_id}" camunda:candidateGroups="staff"/>'
-
-
-def timer(kind: str, text: str) -> str:
-    return f"<bpmn:timerEventDefinition><bpmn:{kind}>{text}</bpmn:{kind}></bpmn:timerEventDefinition>"
-
-
-def intermediate_timer_model(kind: str, text: str) -> bytes:
-    body = (
-        '<bpmn:startEvent id="start"/>'
-        f'<bpmn:intermediateCatchEvent id="wait" name="等待">{timer(kind, text)}</bpmn:intermediateCatchEvent>'
-        + user("after") + '<bpmn:endEvent id="end"/>'
-        + flows("start>wait", "wait>after", "after>end")
-    )
-    return model("timer_" + kind, body)
-
-
-def boundary_timer_model(kind: str, text: str, interrupting: bool) -> bytes:
-    cancel = "true" if interrupting else "false"
-    body = (
-        '<bpmn:startEvent id="start"/>' + user("review") + user("alert")
-        + f'<bpmn:boundaryEvent id="bt" name="超时" attachedToRef="review" cancelActivity="{cancel}">'
-        + timer(kind, text) + "</bpmn:boundaryEvent>"
-        + '<bpmn:endEvent id="end"/><bpmn:endEvent id="end_alert"/>'
-        + flows("start>review", "review>end", "bt>alert", "alert>end_alert")
-    )
-    return model("boundary", body)
 
 
 def runner(source: bytes | str, ctx: Any) -> Runner:
@@ -88,8 +41,7 @@ def state_size(result: StepResult) -> int:
     return len(json.dumps(result.state))
 
 
-@pytest.fixture
-def no_prune(monkeypatch: pytest.MonkeyPatch) -> None:
+def disable_pruning(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_bpmn, "prune", lambda workflow: None)
     monkeypatch.setattr(engine_bpmn, "PRUNE_THRESHOLD", 10**12)
 
@@ -99,9 +51,7 @@ def no_prune(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_script_loop_runs_10000_rounds(ctx: Any) -> None:
     result = runner("loop_script.bpmn", ctx).start({"i": 0, "rounds": 10_000})
-    assert result.status == "completed"
-    assert result.variables["i"] == 10_000
-    assert result.user_tasks == [] and result.timers == []
+    assert (result.status, result.variables["i"], result.user_tasks, result.timers) == ("completed", 10_000, [], [])
     assert state_size(result) < 5_000
 
 
@@ -116,9 +66,7 @@ def test_user_loop_runs_10000_rounds_with_bounded_state(ctx: Any) -> None:
         result = run.complete(result.state, result.user_tasks[0].id, {"finish": k == 9_999})
         if k + 1 in (100, 10_000):
             sizes[k + 1] = state_size(result)
-    assert result.status == "completed"
-    assert result.variables["done"] == 10_000
-    assert result.user_tasks == []
+    assert (result.status, result.variables["done"], result.user_tasks) == ("completed", 10_000, [])
     assert sizes[10_000] <= sizes[100] * 1.2, sizes
 
 
@@ -154,30 +102,53 @@ def test_parallel_join_of_three_waits_and_merges(ctx: Any, order: tuple[str, ...
     assert {result.variables[k] for k in ("ra", "rb", "rc")} == {1, 10, 100}
 
 
-def run_parallel_loop(ctx: Any, rounds: int) -> tuple[StepResult, list[list[str]]]:
-    """Each round completes a, b, c in a rotating order; checks the join waits for all three."""
+def test_parallel_fork_join_inside_a_loop_300_rounds(ctx: Any) -> None:
+    """Each round completes a, b, c in a rotating order; the join must wait for all three every round."""
     run = runner("parallel_loop.bpmn", ctx)
-    result = run.start({"n": 0, "rounds": rounds, "log": [], "ra": 0, "rb": 0, "rc": 0})
+    result = run.start({"n": 0, "rounds": 300, "log": []})
     orders = list(itertools.permutations("abc"))
-    trace = []
-    for k in range(rounds):
+    for k in range(300):
         left = {"a", "b", "c"}
         for element in orders[k % len(orders)]:
             assert ready(result) == sorted(left), f"round {k}: stale or missing branch tokens"
             assert result.variables["n"] == k, f"round {k}: the join fired early"
-            trace.append(ready(result))
             value = {"a": 1, "b": 10, "c": 100}[element] * (k + 1)
             result = complete(run, result, element, {f"r{element}": value})
             left.discard(element)
-    return result, trace
-
-
-def test_parallel_fork_join_inside_a_loop_300_rounds(ctx: Any) -> None:
-    result, _ = run_parallel_loop(ctx, 300)
-    assert result.status == "completed"
-    assert result.user_tasks == []
-    assert result.variables["n"] == 300
+    assert (result.status, result.user_tasks, result.variables["n"]) == ("completed", [], 300)
     assert result.variables["log"] == [111 * (k + 1) for k in range(300)]
+
+
+def test_parallel_script_branches_inside_a_loop_join_once_per_round(ctx: Any) -> None:
+    """Whole rounds run inside one step: tokens of finished rounds must not satisfy the next join."""
+    scripts = "".join(
+        f'<bpmn:scriptTask id="{e}"><bpmn:script>last_{e} = n</bpmn:script></bpmn:scriptTask>' for e in "abc"
+    )
+    body = (
+        '<bpmn:startEvent id="start"/><bpmn:exclusiveGateway id="merge"/><bpmn:parallelGateway id="fork"/>'
+        + scripts + '<bpmn:parallelGateway id="join"/>'
+        '<bpmn:scriptTask id="count"><bpmn:script>n = n + 1</bpmn:script></bpmn:scriptTask>'
+        '<bpmn:exclusiveGateway id="again" default="f10"/><bpmn:endEvent id="end"/>'
+        + flows("start>merge", "merge>fork", "fork>a", "fork>b", "fork>c", "a>join", "b>join", "c>join",
+                "join>count", "count>again", "again>merge")
+        + '<bpmn:sequenceFlow id="f_end" sourceRef="again" targetRef="end">'
+        "<bpmn:conditionExpression>n &gt;= 300</bpmn:conditionExpression></bpmn:sequenceFlow>"
+    )
+    result = runner(model("script_parallel_loop", body), ctx).start({"n": 0})
+    ran = [r[1] for r in result.ran]
+    assert result.status == "completed" and result.variables["n"] == 300
+    assert [ran.count(e) for e in ("a", "b", "c", "join", "count", "end")] == [300, 300, 300, 300, 300, 1]
+
+
+@pytest.mark.xfail(strict=True, reason="a parallel join keeps the last branch's copy of every variable; see the report")
+@pytest.mark.parametrize("order", [("tech", "biz"), ("biz", "tech")])
+def test_parallel_join_keeps_each_branch_update_of_existing_variables(ctx: Any, order: tuple[str, str]) -> None:
+    run = runner("parallel2.bpmn", ctx)
+    result = run.start({"tech_ok": None, "biz_ok": None})  # e.g. defaults set by the start form
+    result = complete(run, result, order[0], {f"{order[0]}_ok": True})
+    result = complete(run, result, order[1], {f"{order[1]}_ok": True})
+    assert ready(result) == ["after"]
+    assert (result.variables["tech_ok"], result.variables["biz_ok"]) == (True, True)
 
 
 # ------------------------------------------------------------------------- 3./4. conditional gateways
@@ -222,7 +193,7 @@ def test_exclusive_gateway_conditions_and_default(ctx: Any, amount: int, branch:
 
 
 def test_intermediate_duration_timer_waits_for_the_clock(ctx: Any, clock: Clock) -> None:
-    run = runner(intermediate_timer_model("timeDuration", "PT2H"), ctx)
+    run = runner(catch_timer("timeDuration", "PT2H"), ctx)
     result = run.start({})
     assert result.user_tasks == []
     assert [(t.element_id, t.due_at, t.kind, t.boundary) for t in result.timers] == [
@@ -253,7 +224,7 @@ def test_intermediate_duration_timer_waits_for_the_clock(ctx: Any, clock: Clock)
     ],
 )
 def test_time_date_timer(ctx: Any, clock: Clock, expression: str, variables: dict, due: datetime) -> None:
-    run = runner(intermediate_timer_model("timeDate", expression), ctx)
+    run = runner(catch_timer("timeDate", expression), ctx)
     result = run.start(variables)
     assert [(t.element_id, t.due_at, t.kind) for t in result.timers] == [("wait", due, "date")]
     clock.set(due - timedelta(seconds=1))
@@ -265,7 +236,7 @@ def test_time_date_timer(ctx: Any, clock: Clock, expression: str, variables: dic
 
 
 def test_duration_timer_from_a_variable(ctx: Any, clock: Clock) -> None:
-    run = runner(intermediate_timer_model("timeDuration", "wait_for"), ctx)
+    run = runner(catch_timer("timeDuration", "wait_for"), ctx)
     result = run.start({"wait_for": "P3D"})
     assert [t.due_at for t in result.timers] == [T0 + timedelta(days=3)]
     clock.advance(days=3)
@@ -273,7 +244,7 @@ def test_duration_timer_from_a_variable(ctx: Any, clock: Clock) -> None:
 
 
 def test_interrupting_boundary_timer(ctx: Any, clock: Clock) -> None:
-    run = runner(boundary_timer_model("timeDuration", "PT1H", interrupting=True), ctx)
+    run = runner(boundary_timer("timeDuration", "PT1H", interrupting=True), ctx)
     result = run.start({})
     assert ready(result) == ["review"]
     assert [(t.element_id, t.due_at, t.boundary) for t in result.timers] == [("bt", T0 + timedelta(hours=1), True)]
@@ -288,7 +259,7 @@ def test_interrupting_boundary_timer(ctx: Any, clock: Clock) -> None:
 
 
 def test_completing_the_task_cancels_its_boundary_timer(ctx: Any, clock: Clock) -> None:
-    run = runner(boundary_timer_model("timeDuration", "PT1H", interrupting=True), ctx)
+    run = runner(boundary_timer("timeDuration", "PT1H", interrupting=True), ctx)
     result = complete(run, run.start({}), "review")
     assert result.status == "completed" and result.timers == []
     clock.advance(hours=5)
@@ -296,7 +267,7 @@ def test_completing_the_task_cancels_its_boundary_timer(ctx: Any, clock: Clock) 
 
 
 def test_non_interrupting_boundary_timer(ctx: Any, clock: Clock) -> None:
-    run = runner(boundary_timer_model("timeDuration", "PT1H", interrupting=False), ctx)
+    run = runner(boundary_timer("timeDuration", "PT1H", interrupting=False), ctx)
     result = run.start({})
     clock.advance(hours=1)
     result = run.fire_timers(result.state)
@@ -308,7 +279,7 @@ def test_non_interrupting_boundary_timer(ctx: Any, clock: Clock) -> None:
 
 
 def test_cycle_boundary_timer_fires_exactly_three_times(ctx: Any, clock: Clock) -> None:
-    run = runner(boundary_timer_model("timeCycle", "R3/PT1H", interrupting=False), ctx)
+    run = runner(boundary_timer("timeCycle", "R3/PT1H", interrupting=False), ctx)
     result = run.start({})
     assert [(t.element_id, t.due_at, t.kind) for t in result.timers] == [("bt", T0 + timedelta(hours=1), "cycle")]
     for k in range(1, 4):
@@ -361,6 +332,29 @@ def test_event_based_gateway_between_two_timers(ctx: Any, clock: Clock, soon_fir
 # ------------------------------------------------------------------------- 6. subprocess, 7. multi-instance
 
 
+def test_parallel_embedded_subprocesses(ctx: Any) -> None:
+    def sub(i: int) -> str:
+        return (
+            f'<bpmn:subProcess id="sub{i}"><bpmn:startEvent id="s{i}"/>{user(f"u{i}")}<bpmn:endEvent id="e{i}"/>'
+            f'<bpmn:sequenceFlow id="s{i}a" sourceRef="s{i}" targetRef="u{i}"/>'
+            f'<bpmn:sequenceFlow id="s{i}b" sourceRef="u{i}" targetRef="e{i}"/></bpmn:subProcess>'
+        )
+
+    body = (
+        '<bpmn:startEvent id="start"/><bpmn:parallelGateway id="fork"/>' + sub(1) + sub(2)
+        + '<bpmn:parallelGateway id="join"/>' + user("after") + '<bpmn:endEvent id="end"/>'
+        + flows("start>fork", "fork>sub1", "fork>sub2", "sub1>join", "sub2>join", "join>after", "after>end")
+    )
+    run = runner(model("two_subprocesses", body), ctx)
+    for order in (("u1", "u2"), ("u2", "u1")):
+        result = run.start({})
+        assert ready(result) == ["u1", "u2"]
+        result = complete(run, result, order[0], {order[0]: 1})
+        assert ready(result) == [order[1]]
+        result = complete(run, result, order[1], {order[1]: 2})
+        assert ready(result) == ["after"] and result.variables["u1"] + result.variables["u2"] == 3
+
+
 def test_embedded_subprocess_with_a_user_task(ctx: Any) -> None:
     run = runner("subprocess.bpmn", ctx)
     result = run.start({"bidder": "甲公司"})
@@ -393,15 +387,17 @@ def test_parallel_multi_instance_over_a_collection(ctx: Any) -> None:
     assert result.variables["total"] == sum(10 * k + 1 for k in range(5))
 
 
+MI_CARDINALITY = model(
+    "mi_cardinality",
+    '<bpmn:startEvent id="start"/><bpmn:userTask id="sign" name="会签" camunda:candidateGroups="expert">'
+    "<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>5</bpmn:loopCardinality>"
+    "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>"
+    + user("after") + '<bpmn:endEvent id="end"/>' + flows("start>sign", "sign>after", "after>end"),
+)
+
+
 def test_parallel_multi_instance_with_loop_cardinality(ctx: Any) -> None:
-    body = (
-        '<bpmn:startEvent id="start"/>'
-        '<bpmn:userTask id="sign" name="会签" camunda:candidateGroups="expert">'
-        "<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>5</bpmn:loopCardinality>"
-        "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>"
-        + user("after") + '<bpmn:endEvent id="end"/>' + flows("start>sign", "sign>after", "after>end")
-    )
-    run = runner(model("mi_cardinality", body), ctx)
+    run = runner(MI_CARDINALITY, ctx)
     result = run.start({"signed": 0})
     ids = {t.id for t in result.user_tasks}
     assert ready(result) == ["sign"] * 5 and len(ids) == 5
@@ -430,9 +426,27 @@ def scenario_user_loop(ctx: Any, clock: Clock) -> Trace:
     return trace
 
 
-def scenario_parallel_loop(ctx: Any, clock: Clock) -> Trace:
-    result, ready_lists = run_parallel_loop(ctx, 40)
-    return [("", r, {}) for r in ready_lists] + [(result.status, ready(result), result.variables)]
+def scenario_exclusive_and_parallel2(ctx: Any, clock: Clock) -> Trace:
+    trace: Trace = []
+    for amount in (5_000_000, 2_000_000, 5):
+        run = runner("exclusive.bpmn", ctx)
+        result = observe(run.start({"amount": amount}), trace)
+        observe(complete(run, result, result.user_tasks[0].element_id), trace)
+    for order in (("tech", "biz", "after"), ("biz", "tech", "after")):
+        run = runner("parallel2.bpmn", ctx)
+        result = observe(run.start({}), trace)
+        for element in order:
+            result = observe(complete(run, result, element, {element: order.index(element)}), trace)
+    return trace
+
+
+def scenario_mi_cardinality(ctx: Any, clock: Clock) -> Trace:
+    trace: Trace = []
+    run = runner(MI_CARDINALITY, ctx)
+    result = observe(run.start({}), trace)
+    while result.user_tasks:
+        result = observe(run.complete(result.state, result.user_tasks[0].id, {"votes": len(trace)}), trace)
+    return trace
 
 
 def scenario_inclusive(ctx: Any, clock: Clock) -> Trace:
@@ -446,7 +460,7 @@ def scenario_inclusive(ctx: Any, clock: Clock) -> Trace:
 
 def scenario_cycle_timer(ctx: Any, clock: Clock) -> Trace:
     trace: Trace = []
-    run = runner(boundary_timer_model("timeCycle", "R3/PT1H", interrupting=False), ctx)
+    run = runner(boundary_timer("timeCycle", "R3/PT1H", interrupting=False), ctx)
     result = observe(run.start({"x": 1}), trace)
     for _ in range(5):
         clock.advance(hours=1)
@@ -471,13 +485,13 @@ def scenario_subprocess_and_mi(ctx: Any, clock: Clock) -> Trace:
 
 @pytest.mark.parametrize(
     "scenario",
-    [scenario_user_loop, scenario_parallel_loop, scenario_inclusive, scenario_cycle_timer, scenario_subprocess_and_mi],
+    [scenario_user_loop, scenario_exclusive_and_parallel2, scenario_inclusive, scenario_cycle_timer,
+     scenario_subprocess_and_mi, scenario_mi_cardinality],
 )
 def test_pruning_is_invisible(ctx: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch, scenario: Callable) -> None:
     pruned = scenario(ctx, clock)
     clock.set(T0)
-    monkeypatch.setattr(engine_bpmn, "prune", lambda workflow: None)
-    monkeypatch.setattr(engine_bpmn, "PRUNE_THRESHOLD", 10**12)
+    disable_pruning(monkeypatch)
     unpruned = scenario(ctx, clock)
     assert pruned[-1][0] == "completed"
     assert [t[0] for t in pruned] == [t[0] for t in unpruned]
@@ -485,10 +499,16 @@ def test_pruning_is_invisible(ctx: Any, clock: Clock, monkeypatch: pytest.Monkey
     assert [t[2] for t in pruned] == [t[2] for t in unpruned]
 
 
-def test_without_pruning_spiff_stalls_so_the_loop_test_is_meaningful(ctx: Any, no_prune: None) -> None:
-    """The control: the 10,000-round loop above only passes because of prune()."""
-    result = runner("loop_script.bpmn", ctx).start({"i": 0, "rounds": 400})
-    assert result.variables.get("i") != 400 or result.status != "completed"
+def test_without_pruning_a_user_loop_stalls_silently(ctx: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The control: SpiffWorkflow alone loses the user task after ~333 rounds, so the 10,000-round test
+    above is meaningful (if this starts failing, SpiffWorkflow changed and prune() may be revisited)."""
+    disable_pruning(monkeypatch)
+    run = runner("loop_user.bpmn", ctx)
+    result = run.start({"done": 0, "finish": False})
+    while result.user_tasks and result.variables["done"] < 400:
+        result = run.complete(result.state, result.user_tasks[0].id, {})
+    assert result.variables["done"] < 400 and result.user_tasks == []
+    assert result.status == "completed" and result.variables["finish"] is False  # the silent stall
 
 
 # ---------------------------------------------------------------------------------------- 10. cancel
@@ -505,13 +525,23 @@ def test_cancel_leaves_nothing_open(ctx: Any, clock: Clock, source: str) -> None
     cancelled = run.cancel(result.state)
     assert cancelled.status == "cancelled"
     assert cancelled.user_tasks == [] and cancelled.timers == []
-    task_id = result.user_tasks[0].id
-    with pytest.raises(Exception):  # noqa: B017,PT011 - a cancelled task can never be completed
-        run.complete(cancelled.state, task_id, {})
+    with pytest.raises(Conflict):
+        run.complete(cancelled.state, result.user_tasks[0].id, {})
+
+
+@pytest.mark.xfail(strict=True, reason="Runner.complete lets TaskNotFoundException/ValueError escape; see the report")
+@pytest.mark.parametrize("stale", ["twice", "unknown", "garbage"])
+def test_completing_a_finished_or_unknown_task_is_a_conflict(ctx: Any, stale: str) -> None:
+    run = runner("loop_user.bpmn", ctx)
+    first = run.start({"done": 0, "finish": False})
+    second = complete(run, first, "work")  # a double submission arrives with the first task's id
+    task_id = {"twice": first.user_tasks[0].id, "unknown": str(uuid.uuid4()), "garbage": "not-a-uuid"}[stale]
+    with pytest.raises((Conflict, NotFound)):
+        run.complete(second.state, task_id, {})
 
 
 def test_cancel_drops_pending_timers(ctx: Any, clock: Clock) -> None:
-    run = runner(boundary_timer_model("timeCycle", "R3/PT1H", interrupting=False), ctx)
+    run = runner(boundary_timer("timeCycle", "R3/PT1H", interrupting=False), ctx)
     result = run.start({})
     assert result.timers
     cancelled = run.cancel(result.state)
@@ -580,7 +610,7 @@ def test_parse_definition_accepts_and_describes_a_good_model() -> None:
     assert (inner.type, inner.role, inner.form_key, inner.name) == ("userTask", "staff", "qualify", "审查资格")
     assert parsed.elements["sub"].type == "subProcess"
     assert ("inner_script", "exec", "inner_done = passed") in parsed.expressions
-    parsed = parse_definition(boundary_timer_model("timeCycle", "R3/PT1H", interrupting=False))
+    parsed = parse_definition(boundary_timer("timeCycle", "R3/PT1H", interrupting=False))
     bt = parsed.elements["bt"]
     assert (bt.timer, bt.cancel_activity, bt.attached_to) == ({"kind": "timeCycle", "expression": "R3/PT1H"}, False, "review")
     assert not [e for e in parsed.expressions if e[0] == "bt"], "an ISO literal is not an expression"

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from conftest import start_timer_instance, timer_fired, wait_until
+from timer_support import start_timer_instance, timer_fired, wait_until
 
 from services import timers
 from services.platform import Platform
