@@ -9,7 +9,6 @@ from typing import Any, Callable, Protocol
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
@@ -469,8 +468,8 @@ class Runner:
             while workflow._do_engine_steps(None, note):
                 if _size(workflow) > PRUNE_THRESHOLD:
                     prune(workflow)
-        except WorkflowTaskException as exc:
-            element = getattr(exc.task_spec, "bpmn_id", None)
+        except SpiffWorkflowException as exc:
+            element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
             raise ScriptError(f"流程执行失败（{element}）：{exc}", {"element_id": element}) from exc
         prune(workflow)
         ran = ran + [v for v in observed.values() if v[1]]

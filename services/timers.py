@@ -5,6 +5,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM
@@ -36,11 +37,14 @@ def fire_instance(p: Platform, instance_id: str) -> int:
     """Fire every due timer of one instance in one step; a second call for the same timers does nothing."""
     try:
         return p.db.run(_fire, p, instance_id)
-    except DomainError as exc:
-        # A broken script or expression: the instance cannot go on by itself, so it is marked failed
-        # (in its own transaction) rather than retried forever.
-        p.db.run(_fail, p, instance_id, exc.message)
-        log.warning("timer step failed", extra={"instance_id": instance_id, "error": exc.message})
+    except SQLAlchemyError:
+        raise  # the database, not the instance: the next scan retries
+    except Exception as exc:
+        # A broken script, expression or model: the instance cannot go on by itself, so it is marked
+        # failed (in its own transaction) rather than retried on every scan.
+        message = exc.message if isinstance(exc, DomainError) else f"{exc.__class__.__name__}: {exc}"
+        p.db.run(_fail, p, instance_id, message)
+        log.warning("timer step failed", extra={"instance_id": instance_id, "error": message})
         return 0
 
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from engine_support import SHANGHAI, Clock, make_scripts
+
+from tests.engine.engine_support import SHANGHAI, Clock, make_scripts
 
 
 @pytest.fixture

@@ -189,6 +189,38 @@ def test_memory_bombs_are_refused(sandbox: Sandbox, source: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "n = int(Decimal(10) ** 999999)",
+        "n = int(Decimal('1e999999'))",
+        "n = round(Decimal('9.9e999998'))",
+        "n = pow(2 ** 5000, 2 ** 5000, 2 ** 5000 + 1)",
+        "n = sum([[0] * 1000] * 1000, [])",
+    ],
+)
+def test_slow_single_c_calls_are_refused(sandbox: Sandbox, source: str) -> None:
+    started = time.monotonic()
+    refused(sandbox.execute, source, {})
+    assert time.monotonic() - started < 1
+
+
+def test_memory_growth_in_a_loop_is_stopped() -> None:
+    sandbox = Sandbox(helpers={}, time_limit=30, memory_limit=100 * 2**20)
+    started = time.monotonic()
+    error = refused(sandbox.execute, "x = [[0] * 1000000 for i in range(1000000)]", {})
+    assert "脚本占用内存过多（超过 100 MB）" in error.message
+    assert time.monotonic() - started < 10
+
+
+def test_scripts_refuse_to_start_on_a_nearly_full_stack(sandbox: Sandbox) -> None:
+    # near the recursion limit a RecursionError could hit the tracer itself and switch it off
+    def descend(n: int) -> ScriptError:
+        return descend(n - 1) if n else refused(sandbox.evaluate, "1", {})
+
+    assert "调用栈过深" in descend(sys.getrecursionlimit() - 200).message
+
+
 def test_endless_c_iterator_is_refused(sandbox: Sandbox) -> None:
     assert "iter" in refused(sandbox.execute, "n = sum(iter(int, 1))", {}).message
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import redis
 from celery import Celery
-from timer_support import STAFF, start_timer_instance, timer_fired, wait_until
 
 from ggzy.config import ROOT, Config
 from services import instances
 from services.platform import Platform
+from tests.workers.timer_support import STAFF, start_timer_instance, timer_fired, wait_until
 from workers.celery_app import make_celery
 from workers.health import CeleryHealth
 

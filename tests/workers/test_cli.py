@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, pool, text
-from timer_support import BPMN, start_timer_instance
 
 from ggzy.cli import main
 from services.platform import Platform
+from tests.workers.timer_support import BPMN, start_timer_instance
 
 XXE = b"""<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE definitions [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>

@@ -6,10 +6,10 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from timer_support import start_timer_instance, timer_fired, wait_until
 
 from services import timers
 from services.platform import Platform
+from tests.workers.timer_support import start_timer_instance, timer_fired, wait_until
 from workers.embedded import EmbeddedTimerWorker
 
 
