@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM
-from domain.errors import DomainError
+from domain.errors import Conflict, DomainError
 from persistence.models import ProcessInstance, Timer
 from services import audit, steps
 from services.platform import Platform
@@ -37,8 +37,8 @@ def fire_instance(p: Platform, instance_id: str) -> int:
     """Fire every due timer of one instance in one step; a second call for the same timers does nothing."""
     try:
         return p.db.run(_fire, p, instance_id)
-    except SQLAlchemyError:
-        raise  # the database, not the instance: the next scan retries
+    except (SQLAlchemyError, Conflict):
+        raise  # the database or a concurrent step, not the instance: the next scan retries
     except Exception as exc:
         # A broken script, expression or model: the instance cannot go on by itself, so it is marked
         # failed (in its own transaction) rather than retried on every scan.
