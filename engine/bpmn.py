@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Callable, Protocol
 from uuid import UUID
 
@@ -12,22 +12,26 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
-    DurationTimerEventDefinition,
-    TimeDateEventDefinition,
-    TimerEventDefinition,
-)
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
-from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from domain.errors import Invalid, ScriptError
+from domain.errors import Conflict, Invalid, ScriptError
+from engine.bpmn_prune import all_workflows, prune
+from engine.bpmn_specs import (
+    FORKS,
+    SERIALIZER,
+    ClockedCycle,
+    ClockedDuration,
+    ClockedTimeDate,
+    install,
+    is_iso_literal,
+    parse_instant,
+    timer_keys,
+)
 from engine.xml import BPMN_NS, CAMUNDA_NS, GGZY_NS, parse_secure_xml
 
 # Steps a single transaction may run before the engine calls it a runaway loop.
@@ -111,6 +115,9 @@ def parse_definition(data: bytes) -> ParsedDefinition:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]{0,99}", key):
         raise BpmnInvalid("流程标识不合法", [{"element_id": key, "message": "process id 须为字母、数字、下划线"}])
 
+    flow_errors = _dangling_flows(process)
+    if flow_errors:
+        raise BpmnInvalid("BPMN 校验失败", flow_errors)
     elements, expressions = _collect_elements(process)
     parser = CamundaParser()
     try:
@@ -126,11 +133,24 @@ def parse_definition(data: bytes) -> ParsedDefinition:
         raise BpmnInvalid("BPMN 解析失败", [{"element_id": None, "message": repr(exc)}]) from exc
 
     for sp in [spec, *subprocess_specs.values()]:
-        _install_clocked_timers(sp)
-    spec_dict = _SERIALIZER.to_dict(spec)
-    sub_dict = {name: _SERIALIZER.to_dict(s) for name, s in subprocess_specs.items()}
+        install(sp)
+    spec_dict = SERIALIZER.to_dict(spec)
+    sub_dict = {name: SERIALIZER.to_dict(s) for name, s in subprocess_specs.items()}
     spec_json = json.dumps({"spec": spec_dict, "subprocess_specs": sub_dict}, ensure_ascii=False)
     return ParsedDefinition(key, process.get("name") or key, elements, expressions, spec_json)
+
+
+def _dangling_flows(process: Any) -> list[dict[str, Any]]:
+    """Sequence flows must join nodes of their own (sub)process; SpiffWorkflow drops some silently."""
+    errors = []
+    for scope in [process, *process.iter(f"{{{BPMN_NS}}}subProcess")]:
+        ids = {n.get("id") for n in scope if isinstance(n.tag, str) and n.tag.split("}")[-1] in _FLOW_TYPES}
+        for flow in scope.findall(f"{{{BPMN_NS}}}sequenceFlow"):
+            for attr in ("sourceRef", "targetRef"):
+                if flow.get(attr) not in ids:
+                    errors.append({"element_id": flow.get("id"),
+                                   "message": f"顺序流的 {attr}「{flow.get(attr)}」不是本流程中的节点"})
+    return errors
 
 
 def _collect_elements(process: Any) -> tuple[dict[str, Element], list[tuple[str, str, str]]]:
@@ -164,7 +184,7 @@ def _collect_elements(process: Any) -> tuple[dict[str, Element], list[tuple[str,
                 value = timer_def.find(f"bpmn:{kind}", ns)
                 if value is not None:
                     timer = {"kind": kind, "expression": (value.text or "").strip()}
-                    if not _is_iso_literal(timer["expression"]):
+                    if not is_iso_literal(timer["expression"]):
                         expressions.append((element_id, "eval", timer["expression"]))
         if tag == "scriptTask":
             script = node.find("bpmn:script", ns)
@@ -182,148 +202,6 @@ def _collect_elements(process: Any) -> tuple[dict[str, Element], list[tuple[str,
             attached_to=node.get("attachedToRef"),
         )
     return elements, expressions
-
-
-# ---------------------------------------------------------------- timers on the platform clock
-
-_ISO_LITERAL = re.compile(
-    r"^(R\d*/)?(P(?=\d|T\d)[\dYMWD.,]*(T[\dHMS.,]+)?"
-    r"|\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?)"
-    r"(/(P[\dYMWDTHS.,]+|\d{4}-\d{2}-\d{2}\S*))?$"
-)
-
-
-def _is_iso_literal(expression: str) -> bool:
-    return bool(_ISO_LITERAL.match(expression.strip()))
-
-
-def _context(my_task: Any) -> EngineContext:
-    return my_task.workflow.top_workflow.script_engine.context
-
-
-def _timer_value(my_task: Any, expression: str) -> str:
-    """Literal ISO 8601 as every BPMN engine reads it, or a sandboxed expression over the variables."""
-    text = expression.strip()
-    value = text if _is_iso_literal(text) else my_task.workflow.script_engine.evaluate(my_task, text)
-    return _normalize_time(value, _context(my_task).tz)
-
-
-def _normalize_time(value: Any, tz: Any) -> str:
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=tz)).isoformat()
-    if isinstance(value, date):
-        value = value.isoformat()
-    if not isinstance(value, str):
-        raise ScriptError(f"定时器表达式必须得到 ISO 8601 字符串，得到的是 {type(value).__name__}")
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        # A period ends at 24:00 of its last day (STATUTES.md), in the statutory zone.
-        end = datetime.combine(date.fromisoformat(value) + timedelta(days=1), datetime.min.time(), tz)
-        return end.isoformat()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T[^+Z]*", value) and not re.search(r"[+-]\d{2}:?\d{2}$", value):
-        return datetime.fromisoformat(value).replace(tzinfo=tz).isoformat()
-    return value
-
-
-def _utc_now(my_task: Any) -> datetime:
-    return _context(my_task).now().astimezone(timezone.utc)
-
-
-def _parse_instant(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
-
-
-class ClockedTimeDate(TimeDateEventDefinition):
-    """A timeDate timer read on the platform clock."""
-
-    def has_fired(self, my_task: Any) -> bool:
-        value = my_task._get_internal_data("event_value")
-        if value is None:
-            value = _timer_value(my_task, self.expression)
-            _parse_instant(value)
-            my_task._set_internal_data(event_value=value)
-        if _parse_instant(value) <= _utc_now(my_task):
-            my_task._set_internal_data(event_fired=True)
-        return my_task._get_internal_data("event_fired", False)
-
-
-class ClockedDuration(DurationTimerEventDefinition):
-    """A timeDuration timer counted from the platform clock."""
-
-    def has_fired(self, my_task: Any) -> bool:
-        value = my_task._get_internal_data("event_value")
-        if value is None:
-            duration = _timer_value(my_task, self.expression)
-            start = _context(my_task).now()
-            delta = TimerEventDefinition.get_timedelta_from_start(
-                TimerEventDefinition.parse_iso_duration(duration), start
-            )
-            value = (start + delta).isoformat()
-            my_task._set_internal_data(event_value=value)
-        if _parse_instant(value) <= _utc_now(my_task):
-            my_task._set_internal_data(event_fired=True)
-        return my_task._get_internal_data("event_fired", False)
-
-
-class ClockedCycle(CycleTimerEventDefinition):
-    """A timeCycle timer (R3/PT1H) stepped on the platform clock."""
-
-    def cycle_complete(self, my_task: Any) -> bool:
-        value = my_task._get_internal_data("event_value")
-        if value is None:
-            cycles, start, duration = _parse_cycle(_timer_value(my_task, self.expression), my_task)
-            value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
-        ready = False
-        if value["cycles"] != 0:
-            next_event = _parse_instant(value["next"])
-            if next_event <= _utc_now(my_task):
-                value["next"] = (next_event + timedelta(seconds=value["duration"])).isoformat()
-                value["cycles"] -= 1
-                ready = True
-        else:
-            my_task.internal_data.pop("event_value", None)
-            my_task.internal_data["event_fired"] = True
-        my_task._set_internal_data(event_value=value)
-        return ready
-
-
-def _parse_cycle(expression: str, my_task: Any) -> tuple[int, datetime, timedelta]:
-    parts = expression.upper().strip("R").split("/")
-    cycles = int(parts[0]) if parts[0] else -1
-    if len(parts) == 2 and parts[1].startswith("P"):
-        now = _context(my_task).now()
-        duration = TimerEventDefinition.get_timedelta_from_start(
-            TimerEventDefinition.parse_iso_duration(parts[1]), now
-        )
-        return cycles, now + duration, duration
-    return TimerEventDefinition.parse_iso_recurring_interval(expression)
-
-
-_CLOCKED = {
-    TimeDateEventDefinition: ClockedTimeDate,
-    DurationTimerEventDefinition: ClockedDuration,
-    CycleTimerEventDefinition: ClockedCycle,
-}
-
-
-def _install_clocked_timers(spec: Any) -> None:
-    for task_spec in spec.task_specs.values():
-        definition = getattr(task_spec, "event_definition", None)
-        if definition is None:
-            continue
-        for d in [definition, *getattr(definition, "event_definitions", [])]:
-            clocked = _CLOCKED.get(type(d))
-            if clocked is not None:
-                d.__class__ = clocked
-
-
-def _serializer() -> BpmnWorkflowSerializer:
-    config = dict(CAMUNDA_CONFIG)
-    for cls in _CLOCKED.values():
-        config[cls] = TimerConditionalEventDefinitionConverter
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
-
-
-_SERIALIZER = _serializer()
 
 
 # ---------------------------------------------------------------- the sandboxed script engine
@@ -413,8 +291,8 @@ class Runner:
     def start(self, variables: dict[str, Any]) -> StepResult:
         """Create the workflow with its start variables and run it."""
         specs = json.loads(self.spec_json)
-        spec = _SERIALIZER.from_dict(specs["spec"])
-        subs = {name: _SERIALIZER.from_dict(s) for name, s in specs["subprocess_specs"].items()}
+        spec = SERIALIZER.from_dict(specs["spec"])
+        subs = {name: SERIALIZER.from_dict(s) for name, s in specs["subprocess_specs"].items()}
         workflow = BpmnWorkflow(spec, subs, script_engine=_ScriptEngine(self.context))
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(variables)
@@ -423,7 +301,10 @@ class Runner:
     def complete(self, state: dict[str, Any], task_id: str, data: dict[str, Any]) -> StepResult:
         """Complete a ready user task with its form data."""
         workflow = self._load(state)
-        task = workflow.get_task_from_id(UUID(task_id))
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TaskNotFoundException):
+            raise _not_ready(task_id) from None
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise _not_ready(task_id)
         task.data.update(data)
@@ -446,7 +327,7 @@ class Runner:
 
     def _load(self, state: dict[str, Any]) -> BpmnWorkflow:
         specs = json.loads(self.spec_json)
-        workflow = _SERIALIZER.from_dict({**state, **specs})
+        workflow = SERIALIZER.from_dict({**state, **specs})
         workflow.script_engine = _ScriptEngine(self.context)
         return workflow
 
@@ -476,7 +357,7 @@ class Runner:
         return self._result(workflow, ran)
 
     def _result(self, workflow: BpmnWorkflow, ran: list[tuple[str, str, str]]) -> StepResult:
-        state = _SERIALIZER.to_dict(workflow)
+        state = SERIALIZER.to_dict(workflow)
         state.pop("spec", None)
         state.pop("subprocess_specs", None)
         completed = workflow.is_completed()
@@ -491,17 +372,11 @@ class Runner:
 
 
 def _not_ready(task_id: str) -> Exception:
-    from domain.errors import Conflict
-
     return Conflict(f"任务 {task_id} 当前不可办理", {"task_id": task_id})
 
 
-def _all_workflows(workflow: BpmnWorkflow) -> list[Any]:
-    return [workflow, *workflow.subprocesses.values()]
-
-
 def _size(workflow: BpmnWorkflow) -> int:
-    return sum(len(wf.tasks) for wf in _all_workflows(workflow))
+    return sum(len(wf.tasks) for wf in all_workflows(workflow))
 
 
 def _variables(workflow: BpmnWorkflow) -> dict[str, Any]:
@@ -510,12 +385,13 @@ def _variables(workflow: BpmnWorkflow) -> dict[str, Any]:
         data.update(workflow.last_task.data)
     data.update(workflow.data)
     data.pop("data_objects", None)
+    data.pop(FORKS, None)
     return data
 
 
 def _ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
     tasks = []
-    for wf in _all_workflows(workflow):
+    for wf in all_workflows(workflow):
         for task in wf.tasks.values():
             if task.state == TaskState.READY and task.task_spec.manual:
                 spec = task.task_spec
@@ -525,96 +401,33 @@ def _ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
 
 def _pending_timers(workflow: BpmnWorkflow) -> list[PendingTimer]:
     timers = []
-    for wf in _all_workflows(workflow):
+    for wf in all_workflows(workflow):
         for task in wf.tasks.values():
             if task.state != TaskState.WAITING:
                 continue
-            definition = getattr(task.task_spec, "event_definition", None)
-            if not isinstance(definition, TimerEventDefinition):
-                continue
-            value = task._get_internal_data("event_value")
-            if isinstance(value, dict):
-                value = value.get("next")
-            if not value:
-                continue
             spec = task.task_spec
-            kind = {ClockedTimeDate: "date", ClockedDuration: "duration", ClockedCycle: "cycle"}.get(
-                type(definition), "date"
-            )
-            timers.append(
-                PendingTimer(
-                    task_id=str(task.id),
-                    element_id=spec.bpmn_id,
-                    name=spec.bpmn_name or definition.name or spec.bpmn_id,
-                    due_at=_parse_instant(value),
-                    kind=kind,
-                    boundary=isinstance(spec, BoundaryEvent),
-                )
-            )
+            definition = getattr(spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition):
+                candidates = [(definition, spec.bpmn_name or definition.name or spec.bpmn_id)]
+            elif isinstance(definition, MultipleEventDefinition):
+                # an event-based gateway: one task waits on several timers at once
+                candidates = [(d, f"{d.name or spec.bpmn_name or spec.bpmn_id} #{i + 1}")
+                              for i, d in enumerate(definition.event_definitions)
+                              if isinstance(d, TimerEventDefinition)]
+            else:
+                continue
+            for timer, name in candidates:
+                value = task._get_internal_data(timer_keys(timer, task)[0])
+                if isinstance(value, dict):
+                    value = value.get("next")
+                if not value:
+                    continue
+                kind = {ClockedTimeDate: "date", ClockedDuration: "duration", ClockedCycle: "cycle"}.get(
+                    type(timer), "date")
+                timers.append(PendingTimer(
+                    task_id=str(task.id), element_id=spec.bpmn_id, name=name, due_at=parse_instant(value),
+                    kind=kind, boundary=isinstance(spec, BoundaryEvent),
+                ))
     return timers
 
 
-# ---------------------------------------------------------------- history pruning
-
-
-def prune(workflow: BpmnWorkflow) -> None:
-    """Drop finished tasks nothing still depends on, so a step costs the same at any history length.
-
-    SpiffWorkflow keeps every finished task in one tree and searches it from the root, which makes each
-    step slower with history and silently stops finding tasks below depth 1000. The platform keeps
-    history in its own tables, so the engine only needs the live frontier: unfinished tasks, their
-    parents (data source, boundary splits), join tokens not yet consumed, and the children of started
-    tasks (multi-instance and loop bookkeeping).
-    """
-    for wf in _all_workflows(workflow):
-        _prune_one(wf)
-    while True:
-        live = {tid for wf in _all_workflows(workflow) for tid in wf.tasks}
-        orphans = [sp_id for sp_id in workflow.subprocesses if sp_id not in live]
-        if not orphans:
-            return
-        for sp_id in orphans:
-            del workflow.subprocesses[sp_id]
-
-
-def _prune_one(wf: Any) -> None:
-    tasks = wf.tasks
-    root = wf.task_tree
-    keep = {root.id}
-    last_join_fire: dict[str, float] = {}
-    for task in tasks.values():
-        if isinstance(task.task_spec, UnstructuredJoin) and task.state == TaskState.COMPLETED:
-            name = task.task_spec.name
-            last_join_fire[name] = max(last_join_fire.get(name, 0.0), task.last_state_change)
-    for task in tasks.values():
-        unfinished = not task.has_state(TaskState.FINISHED_MASK)
-        unconsumed_token = (
-            isinstance(task.task_spec, UnstructuredJoin)
-            and task.has_state(TaskState.FINISHED_MASK)
-            and task.last_state_change > last_join_fire.get(task.task_spec.name, 0.0)
-        )
-        if unfinished or unconsumed_token:
-            keep.add(task.id)
-            if task._parent is not None:
-                keep.add(task._parent)
-            if task.state == TaskState.STARTED:
-                keep.update(task._children)
-    if wf.last_task is not None:
-        keep.add(wf.last_task.id)
-    if len(keep) == len(tasks):
-        return
-    kept = {tid: t for tid, t in tasks.items() if tid in keep}
-    for task in kept.values():
-        task._children = []
-    for task in kept.values():
-        if task is root:
-            continue
-        parent_id = task._parent
-        while parent_id is not None and parent_id not in kept:
-            parent_id = tasks[parent_id]._parent if parent_id in tasks else None
-        parent_id = parent_id if parent_id is not None else root.id
-        task._parent = parent_id
-        kept[parent_id]._children.append(task.id)
-    wf.tasks = kept
-    if wf.last_task is not None and wf.last_task.id not in kept:
-        wf.last_task = None

@@ -17,14 +17,9 @@ from types import CodeType, FrameType, ModuleType
 from typing import Any, Literal
 
 from RestrictedPython import RestrictingNodeTransformer, compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence
+from RestrictedPython.Guards import safe_builtins, safer_getattr_raise
 from RestrictedPython.PrintCollector import PrintCollector
-from RestrictedPython.Guards import (
-    full_write_guard,
-    guarded_iter_unpack_sequence,
-    guarded_unpack_sequence,
-    safe_builtins,
-    safer_getattr_raise,
-)
 
 from domain.errors import ScriptError
 
@@ -96,37 +91,25 @@ _INPLACE = {
 _SEQUENCES = (str, bytes, list, tuple)
 
 
-def _check_size(op: str, a: Any, b: Any) -> None:
-    """Refuse + * ** << whose result would be huge, before CPython allocates it in one C call."""
-    too_big = False
-    if op == "+" and isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
-        too_big = len(a) + len(b) > MAX_ITEMS
-    elif op == "*" and isinstance(a, (*_SEQUENCES, int)) and isinstance(b, (*_SEQUENCES, int)):
-        if isinstance(a, int) and isinstance(b, int):
-            too_big = a.bit_length() + b.bit_length() > MAX_INT_BITS
-        else:
-            too_big = (len(a) * b if isinstance(a, _SEQUENCES) else len(b) * a) > MAX_ITEMS
-    elif isinstance(a, int) and isinstance(b, int):
-        if op == "**":
-            too_big = abs(a) > 1 and b > 0 and abs(a).bit_length() * b > MAX_INT_BITS
-        elif op == "<<":
-            too_big = a != 0 and a.bit_length() + b > MAX_INT_BITS
-    if too_big:
-        raise _Refused(f"运算结果过大 ({type(a).__name__} {op} {type(b).__name__})")
-
-
 def _binop(op: str, a: Any, b: Any) -> Any:
-    """Guarded `a op b` for the operators the policy rewrites."""
-    _check_size(op, a, b)
-    return _BINOPS[op](a, b)
-
-
-def _inplacevar(op: str, a: Any, b: Any) -> Any:
-    """Guarded augmented assignment: `n += 1` compiles to `n = _inplacevar_('+=', n, 1)`."""
-    if op not in _INPLACE:
-        raise _Refused(f"不支持的运算符 {op}")
-    _check_size(op[:-1], a, b)
-    return _INPLACE[op](a, b)
+    """`a op b` for + * ** << and their augmented forms, refusing results too big for one C call."""
+    ints, kind = isinstance(a, int) and isinstance(b, int), op.rstrip("=")
+    if kind == "+" and isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
+        too_big = len(a) + len(b) > MAX_ITEMS
+    elif kind == "*" and ints:
+        too_big = a.bit_length() + b.bit_length() > MAX_INT_BITS
+    elif kind == "*" and isinstance(a, _SEQUENCES) != isinstance(b, _SEQUENCES):
+        seq, n = (a, b) if isinstance(a, _SEQUENCES) else (b, a)
+        too_big = isinstance(n, int) and len(seq) * n > MAX_ITEMS
+    elif kind == "**" and ints:
+        too_big = abs(a) > 1 and b > 0 and abs(a).bit_length() * b > MAX_INT_BITS
+    elif kind == "<<" and ints:
+        too_big = a != 0 and a.bit_length() + b > MAX_INT_BITS
+    else:
+        too_big = False
+    if too_big:
+        raise _Refused(f"运算结果过大 ({type(a).__name__} {kind} {type(b).__name__})")
+    return (_INPLACE if op.endswith("=") else _BINOPS)[op](a, b)
 
 
 def _range(*args: int) -> range:
@@ -170,11 +153,6 @@ def _decimal(value: Any = "0") -> decimal.Decimal:
     return result
 
 
-def _getitem(obj: Any, key: Any) -> Any:
-    """Plain subscription: the attribute guard is what keeps scripts away from internals."""
-    return obj[key]
-
-
 def _getattr(obj: Any, name: str) -> Any:
     """safer_getattr raising on missing names; also refuses `mro`, which hands out BaseException."""
     if name in ("mro", "format", "format_map"):
@@ -195,9 +173,9 @@ BUILTINS.update(
 )
 _GUARDS: dict[str, Any] = {
     "__builtins__": BUILTINS, "__name__": "sandbox", "_tick_": None,
-    "_getattr_": _getattr, "_getitem_": _getitem, "_getiter_": iter, "_write_": full_write_guard,
+    "_getattr_": _getattr, "_getitem_": operator.getitem, "_getiter_": iter, "_write_": full_write_guard,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
-    "_inplacevar_": _inplacevar, "_binop_": _binop, "_print_": PrintCollector,  # output is collected and dropped
+    "_inplacevar_": _binop, "_binop_": _binop, "_print_": PrintCollector,  # output is collected and dropped
 }
 
 

@@ -152,27 +152,28 @@ def end_of_day(day: date, p: Platform) -> datetime:
 
 def _sync_timers(session: Session, instance: ProcessInstance, compiled: CompiledDefinition, result: StepResult,
                  actor: Actor | None, now: datetime, ran: set[str]) -> None:
-    pending = {t.task_id: t for t in session.scalars(
+    # One engine task may wait on several timers (an event-based gateway), so a timer is task and name.
+    pending = {(t.task_id, t.name): t for t in session.scalars(
         select(Timer).where(Timer.instance_id == instance.id, Timer.status == "pending"))}
-    waiting = {t.task_id: t for t in result.timers}
-    for task_id, row in pending.items():
-        timer = waiting.get(task_id)
+    waiting = {(t.task_id, t.name): t for t in result.timers}
+    for key, row in pending.items():
+        timer = waiting.get(key)
         if timer is not None and timer.due_at == row.due_at:
             continue
         # Gone from the engine, or a cycle that moved on: this occurrence either fired or was cancelled.
-        fired = task_id in ran or (timer is not None and row.due_at <= now)
+        fired = row.due_at <= now and (key[0] in ran or timer is not None)
         row.status = "fired" if fired else "cancelled"
         row.fired_at = now if fired else None
         audit.append(session, instance.id, f"timer.{row.status}", actor, now,
                      {"timer_id": row.id, "element_id": row.element_id, "rule": row.rule,
                       "due_at": row.due_at.isoformat()})
-    for task_id, timer in waiting.items():
-        existing = pending.get(task_id)
+    for key, timer in waiting.items():
+        existing = pending.get(key)
         if existing is not None and existing.due_at == timer.due_at:
             continue
         element = compiled.elements.get(timer.element_id, {})
         row = Timer(
-            instance_id=instance.id, task_id=task_id, element_id=timer.element_id, name=timer.name,
+            instance_id=instance.id, task_id=timer.task_id, element_id=timer.element_id, name=timer.name,
             kind=timer.kind, boundary=timer.boundary, rule=element.get("rule"), due_at=timer.due_at,
             status="pending", created_at=now,
         )

@@ -17,18 +17,20 @@ from tests.api.conftest import bpmn, flow, one_task, user_task
 pytestmark = pytest.mark.postgres
 
 WIDTH = 50
-import os
-FAKE = os.environ.get("PROBE_FAKE", "1") == "1"
 
 
 @pytest.fixture
 def pg_platform(pg_url: str) -> Iterator[Platform]:
-    """A platform on PostgreSQL built as the `platform` fixture builds one (fake clock, seeded, deployed)."""
+    """A platform on PostgreSQL built as the `platform` fixture builds one (seeded, forms deployed).
+
+    The fake clock stays off here: with it on, every step reads the clock offset through a second pooled
+    connection, and 50 concurrent steps exhaust the pool (test_connections.py pins that bug down).
+    """
     from ggzy.config import Config
     from services import bootstrap, steps
 
     steps.clear_cache()
-    p = Platform.build(Config(database_url=pg_url, fake_clock=FAKE))
+    p = Platform.build(Config(database_url=pg_url, fake_clock=False))
     bootstrap.load_data(p)
     yield p
     p.db.dispose()

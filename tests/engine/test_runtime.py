@@ -150,7 +150,6 @@ def test_parallel_script_branches_inside_a_loop_join_once_per_round(ctx: Any) ->
     assert [ran.count(e) for e in ("a", "b", "c", "join", "count", "end")] == [300, 300, 300, 300, 300, 1]
 
 
-@pytest.mark.xfail(strict=True, reason="a parallel join keeps the last branch's copy of every variable; see the report")
 @pytest.mark.parametrize("order", [("tech", "biz"), ("biz", "tech")])
 def test_parallel_join_keeps_each_branch_update_of_existing_variables(ctx: Any, order: tuple[str, str]) -> None:
     run = runner("parallel2.bpmn", ctx)
@@ -312,13 +311,6 @@ def test_cycle_boundary_timer_fires_exactly_three_times(ctx: Any, clock: Clock) 
     assert complete(run, result, "review").status == "completed"
 
 
-EVENT_GATEWAY_BUG = (
-    "timers behind an event-based gateway share one internal_data slot (event_value/event_fired) on the "
-    "gateway task and are not listed in StepResult.timers; see the report"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=EVENT_GATEWAY_BUG)
 @pytest.mark.parametrize("soon_first", [True, False])
 def test_event_based_gateway_between_two_timers(ctx: Any, clock: Clock, soon_first: bool) -> None:
     outs = ["wait>soon", "wait>later"] if soon_first else ["wait>later", "wait>soon"]
@@ -376,13 +368,6 @@ def test_embedded_subprocess_with_a_user_task(ctx: Any) -> None:
     assert result.status == "completed" and result.variables["inner_done"] is True
 
 
-MI_BUG = (
-    "camunda multi-instance over a collection: SpiffWorkflow sets data_input/input_item on the task spec at "
-    "run time; Runner._load reloads the deploy-time spec, so merge_child appends instead of updating in place"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=MI_BUG)
 def test_parallel_multi_instance_over_a_collection(ctx: Any) -> None:
     run = runner("multi_instance.bpmn", ctx)
     result = run.start({"items": [{"expert": f"E{i}"} for i in range(5)]})
@@ -539,7 +524,6 @@ def test_cancel_leaves_nothing_open(ctx: Any, clock: Clock, source: str) -> None
         run.complete(cancelled.state, result.user_tasks[0].id, {})
 
 
-@pytest.mark.xfail(strict=True, reason="Runner.complete lets TaskNotFoundException/ValueError escape; see the report")
 @pytest.mark.parametrize("stale", ["twice", "unknown", "garbage"])
 def test_completing_a_finished_or_unknown_task_is_a_conflict(ctx: Any, stale: str) -> None:
     run = runner("loop_user.bpmn", ctx)
@@ -605,7 +589,6 @@ def test_parse_definition_refuses(name: str) -> None:
     assert "root:" not in str(caught.value.errors)  # nothing from /etc/passwd leaked into a message
 
 
-@pytest.mark.xfail(strict=True, reason="a sequence flow from a missing node is silently dropped; see the report")
 def test_parse_definition_refuses_a_flow_from_a_missing_node() -> None:
     data = model("p", '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>' + flows("s>e", "ghost>e"))
     with pytest.raises(Invalid) as caught:

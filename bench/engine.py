@@ -1,0 +1,804 @@
+"""Task completion cost against history: ggzy through its HTTP API vs. the whole-JSON SpiffWorkflow design.
+
+    .venv/bin/python bench/engine.py [--db sqlite|postgresql|sqlite,postgresql] [--samples N] [--quick]
+                                     [--server] [--sizes 10,100,1000,5000] [--no-write]
+
+For every history size H (completed user tasks in one instance) it measures:
+
+* ggzy over HTTP: `POST /api/v1/tasks/{id}/complete` on instances of the `loop_user` process that already hold
+  H completed user tasks (Flask test client by default, `--server` for a real waitress server and
+  http.client on 127.0.0.1), on a fresh, migrated database: p50/p90/p99 wall time per request and the size
+  of the instance's stored `state` JSON;
+* the baseline of /work/shared/ENGINE_NOTES.md: stock SpiffWorkflow (CamundaParser, BpmnWorkflowSerializer
+  with the Camunda config, the default PythonScriptEngine, no pruning) deserializing the whole workflow JSON,
+  completing the ready user task, running engine steps and serializing again, on a sequential
+  multi-instance user task (a stock loop stalls after ~250 rounds, see below), and, where it still works,
+  on the same `loop_user` process;
+* the ggzy engine alone (`engine.bpmn.Runner.complete`, JSON in and out, no database, no HTTP) on both
+  processes, so engine and baseline are compared on the same model.
+
+Raw results go to bench/results/engine-<db>.json; the section of docs/PERFORMANCE.md between the
+`bench/engine.py` markers is rebuilt from every result file present, so one run per backend fills the table.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import platform as py_platform
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+# This file is named engine.py: keep its own folder off sys.path, or `import engine` would import it.
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(ROOT))
+
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import Text, cast, create_engine, func, make_url, pool, select, text
+from sqlalchemy.exc import OperationalError
+
+from api.app import create_app
+from domain.access import Actor
+from engine import bpmn as ggzy_engine
+from ggzy.config import Config
+from persistence.migrate import upgrade
+from persistence.models import Event, ProcessInstance, Task
+from services import bootstrap, instances, steps, tasks, users
+from services.platform import Platform
+from services.scripting import engine_context
+
+SIZES = (10, 100, 1000, 5000)
+FIXTURES = HERE / "fixtures"
+LOOP_BPMN = FIXTURES / "bpmn" / "loop_user.bpmn"
+RESULTS = HERE / "results"
+DOC = ROOT / "docs" / "PERFORMANCE.md"
+BEGIN, END = "<!-- bench/engine.py:begin -->", "<!-- bench/engine.py:end -->"
+PG_ADMIN_CANDIDATES = tuple(
+    f"postgresql+psycopg://{user}@127.0.0.1:5432/{db}" for user in ("postgres", "root") for db in ("test", "postgres")
+)
+# Targets of the issue.
+TARGET_P50_MS = 15.0
+TARGET_FLATNESS = 2.0
+TARGET_SPEEDUP = 15.0
+# The stock engine's task searches stop at tree depth 1000; give up looking for the stall after this.
+STOCK_LOOP_STALL_LIMIT = 1000
+
+_T0 = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[{time.monotonic() - _T0:7.1f}s] {message}", flush=True)
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    """p50/p90/p99 (linear interpolation between ranks), mean, min, max."""
+    data = sorted(samples_ms)
+    if len(data) == 1:
+        cuts = [data[0]] * 99
+    else:
+        cuts = statistics.quantiles(data, n=100, method="inclusive")
+    return {"p50": cuts[49], "p90": cuts[89], "p99": cuts[98], "mean": statistics.fmean(data),
+            "min": data[0], "max": data[-1], "n": len(data)}
+
+
+# ---------------------------------------------------------------- processes
+
+
+def mi_bpmn(cardinality: int) -> bytes:
+    """A sequential multi-instance user task: history grows one completed task per step, tree stays shallow."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="bench_mi" targetNamespace="urn:ggzy:bench">
+  <bpmn:process id="mi_user" name="顺序多实例" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="work" name="办理" camunda:candidateGroups="staff" camunda:formKey="loop_step">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics isSequential="true">
+        <bpmn:loopCardinality>{cardinality}</bpmn:loopCardinality>
+      </bpmn:multiInstanceLoopCharacteristics>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+# ---------------------------------------------------------------- the whole-JSON baseline (stock SpiffWorkflow)
+
+STOCK_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG))
+
+
+def stock_workflow(data: bytes, process_id: str) -> BpmnWorkflow:
+    parser = CamundaParser()
+    parser.add_bpmn_xml(etree.fromstring(data), filename=f"{process_id}.bpmn")
+    spec = parser.get_spec(process_id)
+    return BpmnWorkflow(spec, parser.get_subprocess_specs(process_id), script_engine=PythonScriptEngine())
+
+
+def stock_ready_user_task(workflow: BpmnWorkflow) -> Any:
+    ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+    return ready[0] if ready else None
+
+
+def stock_cycle(state_json: str) -> tuple[float, float, float, int]:
+    """One request of the obvious design: JSON -> workflow -> complete + engine steps -> JSON. Times in ms."""
+    t0 = time.perf_counter()
+    workflow = STOCK_SERIALIZER.from_dict(json.loads(state_json))
+    workflow.script_engine = PythonScriptEngine()
+    t1 = time.perf_counter()
+    task = stock_ready_user_task(workflow)
+    if task is None:
+        raise RuntimeError("stock engine found no ready user task")
+    task.data.update({"finish": False})
+    task.run()
+    workflow.do_engine_steps()
+    t2 = time.perf_counter()
+    out = json.dumps(STOCK_SERIALIZER.to_dict(workflow))
+    t3 = time.perf_counter()
+    return (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000, len(out)
+
+
+def measure_stock(state_json: str, samples: int) -> dict[str, Any]:
+    loads, runs, dumps, totals = [], [], [], []
+    for _ in range(samples):
+        load, run, dump, _size = stock_cycle(state_json)
+        loads.append(load)
+        runs.append(run)
+        dumps.append(dump)
+        totals.append(load + run + dump)
+    return {**percentiles(totals), "bytes": len(state_json), "load_ms": statistics.median(loads),
+            "run_ms": statistics.median(runs), "dump_ms": statistics.median(dumps)}
+
+
+class StockMultiInstance:
+    """Stock workflow on the sequential multi-instance process, fast-forwarded in memory."""
+
+    def __init__(self, cardinality: int) -> None:
+        self.workflow = stock_workflow(mi_bpmn(cardinality), "mi_user")
+        self.workflow.do_engine_steps()
+        self.done = 0
+
+    def forward(self, target: int) -> None:
+        # The parent creates the next instance READY when a child completes, so no tree search is needed.
+        # Every completion also re-checks all WAITING tasks from the root (O(history): that is part of the
+        # measured cost, but makes fast-forwarding quadratic); this process has no WAITING task that could
+        # change, so the re-check is skipped while fast-forwarding only.
+        workflow = self.workflow
+        workflow.update_waiting_tasks = lambda: None  # type: ignore[method-assign]
+        try:
+            task = stock_ready_user_task(workflow)
+            while self.done < target:
+                task.data.update({"finish": False})
+                task.run()
+                self.done += 1
+                task = workflow.tasks[task.parent._children[-1]]
+                if task.state != TaskState.READY:
+                    raise RuntimeError(f"multi-instance did not create a ready instance after {self.done}")
+        finally:
+            del workflow.update_waiting_tasks
+        workflow.do_engine_steps()
+
+    def state_json(self) -> str:
+        return json.dumps(STOCK_SERIALIZER.to_dict(self.workflow))
+
+
+def stock_loop_rounds(sizes: list[int], samples: int) -> tuple[dict[int, dict[str, Any]], int | None]:
+    """Stock engine on loop_user: measured where it still works, and the round after which it stalls."""
+    workflow = stock_workflow(LOOP_BPMN.read_bytes(), "loop_user")
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update({"done": 0, "finish": False})
+    workflow.do_engine_steps()
+    results: dict[int, dict[str, Any]] = {}
+    done = 0
+    stalled_after: int | None = None
+    for size in sorted(sizes):
+        while done < size:
+            task = stock_ready_user_task(workflow)
+            if task is None:
+                stalled_after = done
+                break
+            task.data.update({"finish": False})
+            task.run()
+            workflow.do_engine_steps()
+            done += 1
+        if stalled_after is not None:
+            break
+        results[size] = measure_stock(json.dumps(STOCK_SERIALIZER.to_dict(workflow)), samples)
+    if stalled_after is None:
+        while done < STOCK_LOOP_STALL_LIMIT:
+            task = stock_ready_user_task(workflow)
+            if task is None:
+                stalled_after = done
+                break
+            task.data.update({"finish": False})
+            task.run()
+            workflow.do_engine_steps()
+            done += 1
+    if stalled_after is not None:
+        # What the stall looks like from outside: no error, no user task, "completed".
+        log(f"  stock loop_user: no ready user task after {stalled_after} rounds; "
+            f"is_completed()={workflow.is_completed()}, workflow data done={_last_done(workflow)}")
+    return results, stalled_after
+
+
+def _last_done(workflow: BpmnWorkflow) -> Any:
+    return workflow.last_task.data.get("done") if workflow.last_task is not None else None
+
+
+# ---------------------------------------------------------------- the ggzy engine alone
+
+
+def ggzy_runner(data: bytes) -> ggzy_engine.Runner:
+    parsed = ggzy_engine.parse_definition(data)
+    context = engine_context(_no_calendar, lambda: datetime.now(UTC), ZoneInfo("Asia/Shanghai"))
+    return ggzy_engine.Runner(parsed.spec_json, context)
+
+
+def _no_calendar() -> Any:
+    raise RuntimeError("the bench processes use no calendar helpers")
+
+
+def ggzy_pruned_state(runner: ggzy_engine.Runner, state: dict[str, Any]) -> tuple[str, str]:
+    """A state as the platform would store it (pruned), and its ready user task."""
+    workflow = runner._load(state)
+    ggzy_engine.prune(workflow)
+    result = runner._result(workflow, [])
+    return json.dumps(result.state), result.user_tasks[0].id
+
+
+def measure_ggzy_engine(runner: ggzy_engine.Runner, state_json: str, task_id: str, samples: int) -> dict[str, Any]:
+    """Runner.complete with JSON in and out, as the platform does it minus the database."""
+    totals = []
+    out_bytes = 0
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        result = runner.complete(json.loads(state_json), task_id, {"finish": False})
+        out = json.dumps(result.state)
+        totals.append((time.perf_counter() - t0) * 1000)
+        out_bytes = len(out)
+        if not result.user_tasks:
+            raise RuntimeError("ggzy engine found no next user task")
+    return {**percentiles(totals), "bytes": len(state_json), "bytes_after": out_bytes}
+
+
+class GgzyLoop:
+    """ggzy engine on loop_user, fast-forwarded in memory with the engine's own pruning."""
+
+    def __init__(self) -> None:
+        self.runner = ggzy_runner(LOOP_BPMN.read_bytes())
+        self.workflow = self.runner._load(self.runner.start({"done": 0, "finish": False}).state)
+        self.done = 0
+
+    def forward(self, target: int) -> None:
+        wf = self.workflow
+        while self.done < target:
+            task = next(t for t in wf.tasks.values() if t.state == TaskState.READY and t.task_spec.manual)
+            task.data.update({"finish": False})
+            task.run()
+            self.done += 1
+            while wf._do_engine_steps(None, lambda _task: None):
+                if ggzy_engine._size(wf) > ggzy_engine.PRUNE_THRESHOLD:
+                    ggzy_engine.prune(wf)
+        ggzy_engine.prune(wf)
+
+    def state(self) -> tuple[str, str]:
+        result = self.runner._result(self.workflow, [])
+        return json.dumps(result.state), result.user_tasks[0].id
+
+
+def engine_level(sizes: list[int], samples: int) -> dict[str, Any]:
+    """Baseline and ggzy engine, no database and no HTTP, on the loop and the multi-instance process."""
+    out: dict[str, Any] = {"stock_mi": {}, "ggzy_mi": {}, "ggzy_loop": {}, "stock_loop": {}}
+    log("engine level: stock SpiffWorkflow on loop_user (the process the HTTP rows use)")
+    stock_loop, stalled_after = stock_loop_rounds(sizes, samples)
+    out["stock_loop"] = {str(k): v for k, v in stock_loop.items()}
+    out["stock_loop_stalled_after"] = stalled_after
+    for size, row in stock_loop.items():
+        log(f"  stock loop_user  H={size:>5}: p50 {row['p50']:8.2f} ms, {row['bytes']:>9,} bytes")
+
+    cardinality = max(sizes) + 10
+    log(f"engine level: stock SpiffWorkflow (whole JSON) on a sequential multi-instance of {cardinality:,}")
+    stock = StockMultiInstance(cardinality)
+    mi_runner = ggzy_runner(mi_bpmn(cardinality))
+    loop = GgzyLoop()
+    for size in sorted(sizes):
+        stock.forward(size)
+        state_json = stock.state_json()
+        row = measure_stock(state_json, samples)
+        out["stock_mi"][str(size)] = row
+        log(f"  stock seq-MI     H={size:>5}: p50 {row['p50']:8.2f} ms (load {row['load_ms']:.1f} / run "
+            f"{row['run_ms']:.1f} / dump {row['dump_ms']:.1f}), {row['bytes']:>9,} bytes")
+        state = json.loads(state_json)
+        state.pop("spec", None)
+        state.pop("subprocess_specs", None)
+        pruned, task_id = ggzy_pruned_state(mi_runner, state)
+        row = measure_ggzy_engine(mi_runner, pruned, task_id, samples)
+        out["ggzy_mi"][str(size)] = row
+        log(f"  ggzy engine MI   H={size:>5}: p50 {row['p50']:8.2f} ms, {row['bytes']:>9,} bytes")
+        loop.forward(size)
+        state_json, task_id = loop.state()
+        row = measure_ggzy_engine(loop.runner, state_json, task_id, samples)
+        out["ggzy_loop"][str(size)] = row
+        log(f"  ggzy engine loop H={size:>5}: p50 {row['p50']:8.2f} ms, {row['bytes']:>9,} bytes")
+    return out
+
+
+# ---------------------------------------------------------------- databases
+
+
+@contextmanager
+def database(kind: str) -> Iterator[tuple[str, str]]:
+    """A fresh empty database; yields (url, server description) and removes it afterwards."""
+    if kind == "sqlite":
+        import sqlite3
+
+        folder = tempfile.mkdtemp(prefix="ggzy-bench-")
+        try:
+            yield f"sqlite:///{folder}/bench.sqlite3", f"SQLite {sqlite3.sqlite_version} (file, WAL)"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    admin = _pg_admin_url()
+    name = f"ggzy_bench_{os.getpid()}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
+            version = connection.execute(text("SHOW server_version")).scalar()
+        url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+        yield url, f"PostgreSQL {version} (127.0.0.1, psycopg 3)"
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def _pg_admin_url() -> str:
+    candidates = [os.environ["GGZY_BENCH_POSTGRES_URL"]] if os.environ.get("GGZY_BENCH_POSTGRES_URL") else []
+    for url in [*candidates, *PG_ADMIN_CANDIDATES]:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool,
+                               connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as connection:
+                if connection.execute(text(
+                        "SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user")).scalar():
+                    return url
+        except OperationalError:
+            continue
+        finally:
+            engine.dispose()
+    raise SystemExit("PostgreSQL is not reachable on 127.0.0.1:5432 as postgres or root "
+                     "(set GGZY_BENCH_POSTGRES_URL to a URL allowed to CREATE DATABASE)")
+
+
+# ---------------------------------------------------------------- HTTP clients
+
+
+class Client:
+    """POST JSON and get (status, JSON) back; the timed part is the whole request."""
+
+    name = ""
+
+    def post(self, path: str, body: dict[str, Any], token: str) -> tuple[int, Any]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class FlaskClient(Client):
+    name = "Flask test client (in process, WSGI, no sockets)"
+
+    def __init__(self, app: Any) -> None:
+        self.client = app.test_client()
+
+    def post(self, path: str, body: dict[str, Any], token: str) -> tuple[int, Any]:
+        response = self.client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+        return response.status_code, response.get_json()
+
+
+class ServerClient(Client):
+    name = "waitress on 127.0.0.1 (4 threads) + http.client keep-alive"
+
+    def __init__(self, app: Any) -> None:
+        from waitress.server import create_server
+
+        self.server: Any = create_server(app, host="127.0.0.1", port=0, threads=4)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        self.connection = http.client.HTTPConnection("127.0.0.1", int(self.server.effective_port), timeout=60)
+
+    def post(self, path: str, body: dict[str, Any], token: str) -> tuple[int, Any]:
+        payload = json.dumps(body).encode()
+        self.connection.request("POST", path, body=payload, headers={
+            "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        response = self.connection.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+
+    def close(self) -> None:
+        self.connection.close()
+        with suppress(OSError):
+            self.server.close()
+
+
+# ---------------------------------------------------------------- ggzy over HTTP
+
+
+@dataclass
+class Instance:
+    id: str
+    task_id: str
+    done: int = 0
+
+
+@dataclass
+class HttpBench:
+    platform: Platform
+    client: Client
+    token: str
+    actor: Actor
+    pool: list[Instance] = field(default_factory=list)
+    serial: int = 0
+
+    def start_instance(self) -> Instance:
+        self.serial += 1
+        view, _ = instances.start(self.platform, self.actor, "loop_user", f"BENCH-{self.serial}",
+                                  {"done": 0, "finish": False})
+        return Instance(view["id"], view["tasks"][0]["id"])
+
+    def forward(self, instance: Instance, target: int) -> None:
+        """Fast-forward through the service function (same transaction as the API, without HTTP)."""
+        while instance.done < target:
+            view = tasks.complete(self.platform, self.actor, instance.task_id, {"finish": False})
+            instance.task_id = view["tasks"][0]["id"]
+            instance.done += 1
+
+    def instances_for(self, size: int, count: int) -> list[Instance]:
+        """count instances at exactly `size` completed tasks, reusing the furthest ones not past it."""
+        reusable = sorted((i for i in self.pool if i.done <= size), key=lambda i: -i.done)[:count]
+        chosen = list(reusable)
+        while len(chosen) < count:
+            instance = self.start_instance()
+            self.pool.append(instance)
+            chosen.append(instance)
+        steps_needed = sum(size - i.done for i in chosen)
+        log(f"  H={size}: fast-forwarding {len(chosen)} instance(s) to {size} completed tasks "
+            f"({steps_needed:,} service calls)")
+        t0 = time.monotonic()
+        for instance in chosen:
+            self.forward(instance, size)
+        if steps_needed:
+            log(f"  H={size}: fast-forward took {time.monotonic() - t0:.1f}s "
+                f"({(time.monotonic() - t0) / steps_needed * 1000:.1f} ms per service call)")
+        return chosen
+
+    def measure(self, size: int, samples: int) -> dict[str, Any]:
+        # Keep the history of every sample within [size, size + span): many instances for small sizes.
+        span = max(10, size // 5)
+        count = max(1, math.ceil(samples / span))
+        chosen = self.instances_for(size, count)
+        timings: list[float] = []
+        for n in range(samples):
+            instance = chosen[n % count]
+            t0 = time.perf_counter()
+            status, body = self.client.post(f"/api/v1/tasks/{instance.task_id}/complete",
+                                            {"data": {"finish": False}}, self.token)
+            timings.append((time.perf_counter() - t0) * 1000)
+            if status != 200:
+                raise RuntimeError(f"complete returned {status}: {body}")
+            instance.task_id = body["tasks"][0]["id"]
+            instance.done += 1
+        stats = percentiles(timings)
+        with self.platform.db.sessions() as session:
+            state_text = session.scalar(select(cast(ProcessInstance.state, Text))
+                                        .where(ProcessInstance.id == chosen[0].id))
+            completed = session.scalar(select(func.count()).select_from(Task).where(
+                Task.instance_id == chosen[0].id, Task.status == "completed"))
+            events = session.scalar(select(func.count()).select_from(Event).where(
+                Event.instance_id == chosen[0].id))
+        return {**stats, "state_bytes": len(state_text or ""), "instances": count,
+                "history_min": size, "history_max": max(i.done for i in chosen) - 1,
+                "task_rows": completed, "event_rows": events}
+
+
+def http_level(kind: str, sizes: list[int], samples: int, server: bool) -> tuple[dict[str, Any], str, str]:
+    with database(kind) as (url, description):
+        log(f"{kind}: fresh database, migrating")
+        config = Config(database_url=url, fake_clock=False, processes_dir=FIXTURES / "bpmn",
+                        forms_dir=FIXTURES / "forms")
+        steps.clear_cache()
+        upgrade(url)
+        p = Platform.build(config)
+        try:
+            loaded = bootstrap.load_data(p)
+            log(f"{kind}: deployed {[d['key'] for d in loaded['processes']]} and forms "
+                f"{[f['key'] for f in loaded['forms']]}")
+            token = users.create_user(p, "bench_staff", ["staff"], region="330100")["token"]
+            with p.db.sessions() as session:
+                actor = users.authenticate(session, token)
+            app = create_app(platform=p, start_worker=False)
+            client: Client = ServerClient(app) if server else FlaskClient(app)
+            bench = HttpBench(p, client, token, actor)
+            out: dict[str, Any] = {}
+            try:
+                for size in sorted(sizes):
+                    row = bench.measure(size, samples)
+                    out[str(size)] = row
+                    log(f"  {kind} HTTP H={size:>5}: p50 {row['p50']:6.2f}  p90 {row['p90']:6.2f}  "
+                        f"p99 {row['p99']:6.2f} ms, state {row['state_bytes']:,} bytes "
+                        f"({row['instances']} instance(s), history {row['history_min']}..{row['history_max']})")
+            finally:
+                client.close()
+            return out, description, client.name
+        finally:
+            p.db.dispose()
+            steps.clear_cache()
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from importlib.metadata import version
+
+    return {"nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "cpu": cpu, "python": py_platform.python_version(), "os": py_platform.platform(terse=True),
+            "spiffworkflow": version("SpiffWorkflow"), "sqlalchemy": version("SQLAlchemy"),
+            "flask": version("Flask")}
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+METHOD = """### What is measured
+
+* **history H**: user tasks the instance has already completed when a sample starts.
+* **ggzy HTTP**: wall time of `POST /api/v1/tasks/{id}/complete` on the `loop_user` process
+  (`bench/fixtures/bpmn/loop_user.bpmn`: user task `work` with form `loop_step`, a script task incrementing
+  `done`, an exclusive gateway looping back until `finish`), through the whole stack: routing, bearer-token
+  lookup, form validation, row lock, engine step, task and audit projections, commit. Instances are brought
+  to H completed tasks through `services.tasks.complete` (the same transaction, without HTTP); the timed
+  requests then go round-robin over enough instances that every sample starts with between H and
+  H + max(10, H/5) completed tasks (column *history H*, range in brackets). *state bytes*:
+  `length(CAST(state AS TEXT))` of the instance row after the samples.
+* **baseline**: the whole-JSON design of `/work/shared/ENGINE_NOTES.md` with stock SpiffWorkflow
+  (`CamundaParser`, `BpmnWorkflowSerializer` with the Camunda config, default `PythonScriptEngine`, no
+  pruning), measured in the same run: `json.loads` + `from_dict` of the whole workflow (spec included),
+  complete the ready user task, `do_engine_steps`, `to_dict` + `json.dumps`. No database, no HTTP: the
+  baseline is only the engine part of a request. Every sample starts from the same JSON, so its history
+  is exactly H.
+* **Baseline process: a sequential multi-instance user task** (`loopCardinality` = largest H + 10,
+  generated by the script), not `loop_user`. The stock engine cannot reach 1,000 rounds of a gateway loop:
+  its task searches stop at tree depth 1000, each round adds 3 levels, and after 333 rounds it no longer
+  finds the ready task and reports the workflow completed, without an error (engine table below). A linear
+  chain of 5,000 user tasks has the same problem (one tree level per task, so it breaks before 1,000).
+  Multi-instance children hang side by side under their parent, so the tree stays shallow and the stock
+  engine runs past 5,000; at about 440 bytes of JSON per completed task its cost matches ENGINE_NOTES.md.
+  Per completed user task it is the *cheaper* baseline: stock `loop_user` costs 2–3x more at the same H
+  (engine table), because each round completes three tasks.
+* **speed-up** = baseline p50 / ggzy HTTP p50 at the same H. **flatness** = ggzy HTTP p50 at the largest
+  H / p50 at the smallest H.
+"""
+
+
+def render(results: list[dict[str, Any]]) -> str:
+    out = [
+        BEGIN,
+        "## Task completion against history (`bench/engine.py`)",
+        "",
+        ("Generated by `bench/engine.py`; do not edit by hand. `make bench` re-runs it on SQLite, "
+         "`.venv/bin/python bench/engine.py --db postgresql` on PostgreSQL; each run replaces the rows of its "
+         "backend (raw numbers in `bench/results/engine-<db>.json`)."),
+        "",
+        "### Runs",
+        "",
+        ("| backend | date (UTC) | machine | Python / SpiffWorkflow | HTTP client "
+         "| samples per size (HTTP / engine) | run time |"),
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        m = r["machine"]
+        quick = " (--quick)" if r["quick"] else ""
+        out.append(f"| {r['db_description']} | {r['date']} | {m['nproc']} × {m['cpu']}, {m['os']} "
+                   f"| {m['python']} / {m['spiffworkflow']} | {r['client']} "
+                   f"| {r['samples']} / {r['engine_samples']}{quick} | {r['seconds']:.0f} s |")
+    out += ["", METHOD]
+    out += [
+        "### Results: completing one task through the HTTP API",
+        "",
+        ("| backend | history H | ggzy HTTP p50 / p90 / p99 ms | state bytes "
+         "| baseline p50 ms (whole JSON, seq. MI) | baseline JSON bytes | speed-up |"),
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        for size in r["sizes"]:
+            h = r["http"][str(size)]
+            b = r["engine"]["stock_mi"][str(size)]
+            out.append(f"| {r['db']} | {size:,} ({h['history_min']:,}–{h['history_max']:,}) "
+                       f"| {h['p50']:.1f} / {h['p90']:.1f} / {h['p99']:.1f} | {h['state_bytes']:,} "
+                       f"| {b['p50']:.1f} | {b['bytes']:,} | {b['p50'] / h['p50']:.1f}× |")
+    out += [
+        "",
+        "### Targets",
+        "",
+        (f"| backend | p50 ≤ {TARGET_P50_MS:g} ms at every H | flat: p50(5,000) / p50(10) ≤ {TARGET_FLATNESS:g} "
+         f"| ≥ {TARGET_SPEEDUP:g}× the baseline at 5,000 |"),
+        "| --- | --- | --- | --- |",
+    ]
+    for r in results:
+        http_rows, sizes = r["http"], r["sizes"]
+        worst = max(http_rows[str(s)]["p50"] for s in sizes)
+        first, last = http_rows[str(sizes[0])]["p50"], http_rows[str(sizes[-1])]["p50"]
+        flat = last / first
+        speedup = r["engine"]["stock_mi"][str(sizes[-1])]["p50"] / last
+        note = "" if (sizes[0], sizes[-1]) == (10, 5000) else f" (sizes {sizes[0]}..{sizes[-1]} only)"
+        out.append(f"| {r['db']}{note} | worst p50 {worst:.1f} ms: {verdict(worst <= TARGET_P50_MS)} "
+                   f"| {flat:.2f}: {verdict(flat <= TARGET_FLATNESS)} "
+                   f"| {speedup:.1f}×: {verdict(speedup >= TARGET_SPEEDUP)} |")
+    out += [
+        "",
+        "### Engine level (no database, no HTTP)",
+        "",
+        ("p50 ms of one step with JSON in and out, and bytes of the stored JSON. *ggzy engine* = "
+         "`engine.bpmn.Runner.complete` on the pruned state as the platform stores it (the spec is stored "
+         "once per definition, not per instance), fast-forwarded in memory with the engine's own pruning. "
+         "*load / run / dump*: the baseline's deserialize, complete + engine steps, serialize."),
+        "",
+    ]
+    for r in results:
+        e = r["engine"]
+        stalled = e.get("stock_loop_stalled_after")
+        out += [
+            f"Measured in the {r['db']} run:",
+            "",
+            ("| history H | stock, loop_user | stock, seq. MI (load / run / dump) "
+             "| ggzy engine, loop_user | ggzy engine, seq. MI |"),
+            "| ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for size in r["sizes"]:
+            sl = e["stock_loop"].get(str(size))
+            sm, gl, gm = e["stock_mi"][str(size)], e["ggzy_loop"][str(size)], e["ggzy_mi"][str(size)]
+            if sl:
+                stock_loop = f"{sl['p50']:.2f} ms, {sl['bytes']:,} B"
+            elif stalled is not None:
+                stock_loop = f"stalls after {stalled} rounds"
+            else:
+                stock_loop = "n/a"
+            out.append(f"| {size:,} | {stock_loop} | {sm['p50']:.2f} ms ({sm['load_ms']:.1f} / "
+                       f"{sm['run_ms']:.1f} / {sm['dump_ms']:.1f}), {sm['bytes']:,} B "
+                       f"| {gl['p50']:.2f} ms, {gl['bytes']:,} B | {gm['p50']:.2f} ms, {gm['bytes']:,} B |")
+        if stalled is not None:
+            out += ["", (f"Stock `loop_user` stalls silently: after {stalled} rounds it finds no ready user "
+                         "task and `is_completed()` is True, without an exception (ENGINE_NOTES.md).")]
+        out.append("")
+    out.append(END)
+    return "\n".join(out)
+
+
+DOC_HEADER = """# Performance
+
+Measured numbers only; every section is written by the bench named in its markers.
+
+"""
+
+
+def write_doc(section: str) -> None:
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    current = DOC.read_text(encoding="utf-8") if DOC.exists() else DOC_HEADER
+    if BEGIN in current and END in current:
+        head, rest = current.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        new = head + section + tail
+    else:
+        new = current.rstrip("\n") + "\n\n" + section + "\n"
+    DOC.write_text(new, encoding="utf-8")
+
+
+def load_results() -> list[dict[str, Any]]:
+    order = {"sqlite": 0, "postgresql": 1}
+    found = []
+    for path in sorted(RESULTS.glob("engine-*.json")):
+        try:
+            found.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    return sorted(found, key=lambda r: order.get(r.get("db", ""), 9))
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="sqlite",
+                        help="sqlite (default), postgresql, or both comma-separated")
+    parser.add_argument("--samples", type=int, help="HTTP completions per size (default 200, --quick 30)")
+    parser.add_argument("--engine-samples", type=int,
+                        help="engine-level samples per size and design (default 30, --quick 5)")
+    parser.add_argument("--quick", action="store_true", help="fewer samples: a check in under a minute")
+    parser.add_argument("--server", action="store_true", help="a real waitress server instead of the test client")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="history sizes (default 10,100,1000,5000)")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave results and docs alone")
+    args = parser.parse_args(argv)
+    aliases = {"sqlite": "sqlite", "postgresql": "postgresql", "postgres": "postgresql", "pg": "postgresql"}
+    names = [d.strip().lower() for d in args.db.split(",") if d.strip()]
+    unknown = [d for d in names if d not in aliases]
+    if unknown or not names:
+        parser.error(f"--db: unknown backend {', '.join(unknown) or '(none)'}; use sqlite and/or postgresql")
+    args.dbs = list(dict.fromkeys(aliases[d] for d in names))
+    args.samples = args.samples or (30 if args.quick else 200)
+    args.engine_samples = args.engine_samples or (5 if args.quick else 30)
+    args.size_list = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+    if args.samples < 2 or args.engine_samples < 2 or not args.size_list or args.size_list[0] < 1:
+        parser.error("need at least 2 samples and positive sizes")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    log(f"bench/engine.py: sizes {args.size_list}, {args.samples} HTTP samples, {args.engine_samples} "
+        f"engine samples, backends {args.dbs}{', waitress server' if args.server else ''}")
+    for kind in args.dbs:
+        started = time.monotonic()
+        http, description, client_name = http_level(kind, args.size_list, args.samples, args.server)
+        engine_results = engine_level(args.size_list, args.engine_samples)
+        result = {
+            "db": kind, "db_description": description, "client": client_name,
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "machine": machine(),
+            "samples": args.samples, "engine_samples": args.engine_samples, "quick": args.quick,
+            "sizes": args.size_list, "http": http, "engine": engine_results,
+            "seconds": time.monotonic() - started,
+        }
+        first, last = http[str(args.size_list[0])]["p50"], http[str(args.size_list[-1])]["p50"]
+        base = engine_results["stock_mi"][str(args.size_list[-1])]["p50"]
+        log(f"{kind}: flatness p50({args.size_list[-1]})/p50({args.size_list[0]}) = {last / first:.2f}, "
+            f"speed-up at {args.size_list[-1]} = {base / last:.1f}x, run {result['seconds']:.0f}s")
+        if not args.no_write:
+            RESULTS.mkdir(exist_ok=True)
+            (RESULTS / f"engine-{kind}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n",
+                                                         encoding="utf-8")
+    if args.no_write:
+        return 0
+    write_doc(render(load_results()))
+    log(f"wrote {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
