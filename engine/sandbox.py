@@ -17,11 +17,16 @@ from types import CodeType, FrameType, ModuleType
 from typing import Any, Literal
 
 from RestrictedPython import RestrictingNodeTransformer, compile_restricted_eval, compile_restricted_exec
-from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence
-from RestrictedPython.Guards import safe_builtins, safer_getattr_raise
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safe_builtins,
+    safer_getattr_raise,
+)
 from RestrictedPython.PrintCollector import PrintCollector
 
-from domain.errors import ScriptError
+from domain.errors import DomainError, ScriptError
 
 Mode = Literal["eval", "exec"]
 FILENAME = "<sandbox>"  # the tracer meters only frames compiled from script source
@@ -75,26 +80,28 @@ class _Policy(RestrictingNodeTransformer):
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         node = self.node_contents_visit(node)
-        symbol = {ast.Add: "+", ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<"}.get(type(node.op))
+        symbol = _REWRITTEN.get(type(node.op))
         if symbol is None:
             return node
         call = ast.Call(ast.Name("_binop_", ast.Load()), [ast.Constant(symbol), node.left, node.right], [])
         return ast.fix_missing_locations(ast.copy_location(call, node))
 
 
-_BINOPS = {"+": operator.add, "*": operator.mul, "**": operator.pow, "<<": operator.lshift}
-_INPLACE = {
-    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
-    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "<<=": operator.ilshift,
-    ">>=": operator.irshift, "&=": operator.iand, "|=": operator.ior, "^=": operator.ixor,
-}
+_REWRITTEN = {ast.Add: "+", ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<", ast.Div: "/", ast.FloorDiv: "//",
+              ast.Mod: "%"}
+_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "//": "floordiv", "%": "mod", "**": "pow",
+          "<<": "lshift", ">>": "rshift", "&": "and_", "|": "or_", "^": "xor"}
+_OPERATORS = {op: getattr(operator, name) for op, name in _NAMES.items()}
+_OPERATORS |= {op + "=": getattr(operator, "i" + name.rstrip("_")) for op, name in _NAMES.items()}
 _SEQUENCES = (str, bytes, list, tuple)
 
 
 def _binop(op: str, a: Any, b: Any) -> Any:
-    """`a op b` for + * ** << and their augmented forms, refusing results too big for one C call."""
+    """`a op b` (plain or augmented), refusing operations too big or too slow for one C call."""
     ints, kind = isinstance(a, int) and isinstance(b, int), op.rstrip("=")
-    if kind == "+" and isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
+    if ints and kind in ("*", "/", "//", "%", "**") and max(a.bit_length(), b.bit_length()) > MAX_INT_BITS:
+        too_big = True  # such ints exist via int(hex, 16) or int.from_bytes; x % y alone took 22 s
+    elif kind == "+" and isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
         too_big = len(a) + len(b) > MAX_ITEMS
     elif kind == "*" and ints:
         too_big = a.bit_length() + b.bit_length() > MAX_INT_BITS
@@ -109,7 +116,7 @@ def _binop(op: str, a: Any, b: Any) -> Any:
         too_big = False
     if too_big:
         raise _Refused(f"运算结果过大 ({type(a).__name__} {kind} {type(b).__name__})")
-    return (_INPLACE if op.endswith("=") else _BINOPS)[op](a, b)
+    return _OPERATORS[op](a, b)
 
 
 def _range(*args: int) -> range:
@@ -133,6 +140,20 @@ def _pow(base: Any, exp: Any, mod: Any = None) -> Any:
     return pow(base, exp, mod)
 
 
+def _divmod(a: Any, b: Any) -> tuple[Any, Any]:
+    """divmod() with the guard of // and %."""
+    return _binop("//", a, b), _binop("%", a, b)
+
+
+def _round(number: Any, ndigits: int | None = None) -> Any:
+    """round() refusing int rounding that computes 10 ** abs(ndigits) or divides a huge int."""
+    if ndigits is None:
+        return round(number)
+    if isinstance(number, int) and (abs(ndigits) > 5_000 or number.bit_length() > MAX_INT_BITS):
+        raise _Refused("运算结果过大 (round)")
+    return round(number, ndigits)
+
+
 def _sum(iterable: Any, start: Any = 0) -> Any:
     """sum() for numbers only: sum(lists, []) concatenates quadratically inside C."""
     if isinstance(start, _SEQUENCES):
@@ -147,10 +168,19 @@ def _iter(obj: Any) -> Any:
 
 def _decimal(value: Any = "0") -> decimal.Decimal:
     """Decimal() refusing exponents that DECIMAL_CONTEXT would not produce (the constructor is exact)."""
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:  # converting it is quadratic
+        raise _Refused("Decimal 数值过大")
     result = decimal.Decimal(value)
     if result.is_finite() and abs(result.adjusted()) > MAX_DECIMAL_EXP:
         raise _Refused("Decimal 数值过大")
     return result
+
+
+def _import(name: str, *args: Any, **kwargs: Any) -> ModuleType:
+    """__import__ for C code only: date.today() and strftime import `time` through the caller's builtins."""
+    if name not in ("time", "_strptime"):  # scripts cannot name __import__; this is what C code needs
+        raise ImportError(f"不允许导入模块 {name}")
+    return __import__(name, *args, **kwargs)
 
 
 def _getattr(obj: Any, name: str) -> Any:
@@ -163,13 +193,13 @@ def _getattr(obj: Any, name: str) -> Any:
 # Dropped: classes, exceptions that slip past `except Exception`, (set|del)attr, and the builtins
 # that come back guarded.
 _DROPPED = {"__build_class__", "BaseException", "KeyboardInterrupt", "SystemExit", "GeneratorExit",
-            "setattr", "delattr", "_getattr_", "pow", "range"}
+            "setattr", "delattr", "_getattr_", "pow", "range", "divmod", "round"}
 BUILTINS: dict[str, Any] = {k: v for k, v in safe_builtins.items() if k not in _DROPPED}
 BUILTINS.update(
-    len=len, min=min, max=max, sum=_sum, abs=abs, round=round, sorted=sorted, reversed=reversed,
+    len=len, min=min, max=max, sum=_sum, abs=abs, round=_round, sorted=sorted, reversed=reversed,
     enumerate=enumerate, zip=zip, map=map, filter=filter, any=any, all=all, int=int, float=float,
     str=str, bool=bool, list=list, dict=dict, set=set, frozenset=frozenset, tuple=tuple,
-    isinstance=isinstance, divmod=divmod, iter=_iter, next=next, range=_range, pow=_pow,
+    __import__=_import, isinstance=isinstance, divmod=_divmod, iter=_iter, next=next, range=_range, pow=_pow,
 )
 _GUARDS: dict[str, Any] = {
     "__builtins__": BUILTINS, "__name__": "sandbox", "_tick_": None,
@@ -200,7 +230,7 @@ def _translate(raw: str) -> str:
     """Chinese form of one 'Line N: detail' compile error, keeping the detail."""
     head, _, detail = raw.partition(": ")
     line = head.removeprefix("Line ")
-    if not detail.isascii():  # our policy's own messages
+    if not detail[:1].isascii():  # our policy's own messages start in Chinese
         return f"第 {line} 行：{detail}"
     hint = next((zh for key, zh in _HINTS if key in detail), "不允许的写法")
     return f"第 {line} 行：{hint} ({detail})"
@@ -296,14 +326,8 @@ def _jsonable(name: str, value: Any, depth: int = 0) -> Any:
 class Sandbox:
     """Runs untrusted script, condition and timer source under RestrictedPython and a watchdog."""
 
-    def __init__(
-        self,
-        helpers: Mapping[str, Callable[..., Any]] | None = None,
-        time_limit: float = 1.0,
-        max_steps: int | None = None,
-        max_depth: int = 100,
-        memory_limit: int = 256 * 2**20,
-    ) -> None:
+    def __init__(self, helpers: Mapping[str, Callable[..., Any]] | None = None, time_limit: float = 1.0,
+                 max_steps: int | None = None, max_depth: int = 100, memory_limit: int = 256 * 2**20) -> None:
         for name in helpers or {}:
             if not name.isidentifier() or name.startswith("_"):
                 raise ValueError(f"invalid helper name {name!r}")
@@ -361,7 +385,7 @@ class Sandbox:
         # a RecursionError raised inside the tracer would switch tracing off and could be caught
         depth, frame = 0, sys._getframe()
         while frame is not None:
-            depth, frame = depth + 1, frame.f_back
+            depth, frame = depth + 1, frame.f_back  # type: ignore[assignment]
         if depth + 3 * self.max_depth + 50 > sys.getrecursionlimit():
             raise ScriptError(f"脚本执行失败：调用栈过深，无法安全运行脚本 (stack depth {depth})")
         watchdog = _Watchdog(self)
@@ -370,8 +394,8 @@ class Sandbox:
         try:
             with decimal.localcontext(DECIMAL_CONTEXT):
                 return eval(code, namespace)  # exec-mode code runs under eval() too
-        except ScriptError:
-            raise
+        except DomainError:
+            raise  # a helper's own verdict (an unpublished calendar year, an unknown rule) stays as it is
         except Exception as exc:
             raise ScriptError(_describe(exc), errors=[f"{type(exc).__name__}: {exc}"]) from exc
         except _Abort as exc:

@@ -142,3 +142,24 @@ def test_due_needs_a_valid_date_and_a_token(api, staff):
     assert_error(api.call("GET", "/statutes/cons.bid_period/due", {}, query_string={"from": "2026-06-01"}), 401)
     assert_error(api.call("GET", "/calendar/working-days", staff, query_string={"start": "2026-06-01", "add": -1}),
                  400)
+
+
+def test_year_end_never_guesses_the_next_year(api, staff):
+    # the seeded calendar ends with 2026 (chinese-calendar), so 2027 is unknown until an admin publishes it
+    body = assert_error(api.call("GET", "/calendar/working-days", staff,
+                                 query_string={"start": "2026-12-28", "add": 5}), 422)
+    assert "2027" in body["message"]
+    body = assert_error(api.call("GET", "/statutes/cons.contract/due", staff, query_string={"from": "2026-12-20"}),
+                        422)  # a MAX 日 rule must know whether its last day is a holiday
+    assert "2027" in body["message"]
+    # a MIN 日 rule is plain calendar arithmetic and needs no holiday data
+    assert due(api, staff, "cons.bid_period", "2026-12-20")["due"] == "2027-01-09"
+    # a MAX 日 rule ending inside the known year is fine
+    assert due(api, staff, "cons.objection_reply", "2026-12-27")["due"] == "2026-12-30"
+
+
+def test_count_and_cap_rules_have_no_due_date(api, staff):
+    for rule in ("cons.min_bidders", "gp.bond_cap"):
+        response = api.call("GET", f"/statutes/{rule}/due", staff, query_string={"from": "2026-06-01"})
+        assert response.status_code in (400, 422)
+        assert_error(response, response.status_code)

@@ -14,14 +14,16 @@ from services.platform import Platform
 from services.users import create_user
 from tests.api.conftest import bpmn, flow, one_task, user_task
 
-pytestmark = pytest.mark.postgres
 
-WIDTH = 50
+@pytest.fixture(params=[pytest.param("pg", marks=pytest.mark.postgres), "backend"])
+def width(request: pytest.FixtureRequest) -> int:
+    """50 threads on PostgreSQL; 12 on the backend under test (SQLite serializes writers at BEGIN)."""
+    return 50 if request.param == "pg" else 12
 
 
 @pytest.fixture
-def pg_platform(pg_url: str) -> Iterator[Platform]:
-    """A platform on PostgreSQL built as the `platform` fixture builds one (seeded, forms deployed).
+def pg_platform(request: pytest.FixtureRequest, width: int) -> Iterator[Platform]:
+    """A platform built as the `platform` fixture builds one (seeded, forms deployed), on pg_url for 50 threads.
 
     The fake clock stays off here: with it on, every step reads the clock offset through a second pooled
     connection, and 50 concurrent steps exhaust the pool (test_connections.py pins that bug down).
@@ -29,8 +31,9 @@ def pg_platform(pg_url: str) -> Iterator[Platform]:
     from ggzy.config import Config
     from services import bootstrap, steps
 
+    url = request.getfixturevalue("pg_url" if width == 50 else "db_url")
     steps.clear_cache()
-    p = Platform.build(Config(database_url=pg_url, fake_clock=False))
+    p = Platform.build(Config(database_url=url, fake_clock=False))
     bootstrap.load_data(p)
     yield p
     p.db.dispose()
@@ -87,20 +90,20 @@ def deploy(app: Any, p: Platform, xml: str) -> None:
     assert response.status_code == 201, response.get_json()
 
 
-def test_fifty_parallel_tasks_completed_from_fifty_threads(pg_app, pg_platform):
-    deploy(pg_app, pg_platform, fan_out("fan_out_50", WIDTH))
+def test_fifty_parallel_tasks_completed_from_fifty_threads(pg_app, pg_platform, width):
+    deploy(pg_app, pg_platform, fan_out("fan_out_50", width))
     staff = headers(pg_platform, "staff_c", "staff")
     client = pg_app.test_client()
     started = client.post("/api/v1/process-instances", headers=staff,
                           json={"process_key": "fan_out_50", "business_key": "FAN-1", "variables": {}})
     assert started.status_code == 201, started.get_json()
     instance = started.get_json()
-    assert len(instance["tasks"]) == WIDTH
+    assert len(instance["tasks"]) == width
 
     results = in_parallel(pg_app, [(f"/api/v1/tasks/{t['id']}/complete", staff, {"data": {}})
                                    for t in instance["tasks"]])
     statuses = Counter(status for status, _ in results)
-    assert statuses == {200: WIDTH}, [r for r in results if r[0] != 200][:3]
+    assert statuses == {200: width}, [r for r in results if r[0] != 200][:3]
 
     final = client.get(f"/api/v1/process-instances/{instance['id']}", headers=staff).get_json()
     assert final["status"] == "completed" and final["tasks"] == []
@@ -114,7 +117,7 @@ def test_fifty_parallel_tasks_completed_from_fifty_threads(pg_app, pg_platform):
     assert broken is None and checked == len(events)
 
 
-def test_fifty_threads_completing_the_same_task(pg_app, pg_platform):
+def test_fifty_threads_completing_the_same_task(pg_app, pg_platform, width):
     deploy(pg_app, pg_platform, one_task("same_task"))
     staff = headers(pg_platform, "staff_s", "staff")
     client = pg_app.test_client()
@@ -122,9 +125,9 @@ def test_fifty_threads_completing_the_same_task(pg_app, pg_platform):
                            json={"process_key": "same_task", "business_key": "SAME-1"}).get_json()
     task_id = instance["tasks"][0]["id"]
 
-    results = in_parallel(pg_app, [(f"/api/v1/tasks/{task_id}/complete", staff, {"data": {}})] * WIDTH)
+    results = in_parallel(pg_app, [(f"/api/v1/tasks/{task_id}/complete", staff, {"data": {}})] * width)
     statuses = Counter(status for status, _ in results)
-    assert statuses == {200: 1, 409: WIDTH - 1}, dict(statuses)
+    assert statuses == {200: 1, 409: width - 1}, dict(statuses)
     assert all(body["error"] == "conflict" for status, body in results if status == 409)
 
     events = client.get(f"/api/v1/process-instances/{instance['id']}/events", headers=staff).get_json()
@@ -134,25 +137,25 @@ def test_fifty_threads_completing_the_same_task(pg_app, pg_platform):
         assert audit.verify(session, instance["id"])[1] is None
 
 
-def test_fifty_threads_claiming_the_same_task(pg_app, pg_platform):
+def test_fifty_threads_claiming_the_same_task(pg_app, pg_platform, width):
     deploy(pg_app, pg_platform, one_task("same_claim"))
-    users = [headers(pg_platform, f"staff_claim{i}", "staff") for i in range(WIDTH)]
+    users = [headers(pg_platform, f"staff_claim{i}", "staff") for i in range(width)]
     instance = pg_app.test_client().post("/api/v1/process-instances", headers=users[0],
                                          json={"process_key": "same_claim", "business_key": "CLAIM-1"}).get_json()
     task_id = instance["tasks"][0]["id"]
     results = in_parallel(pg_app, [(f"/api/v1/tasks/{task_id}/claim", h, {}) for h in users])
     statuses = Counter(status for status, _ in results)
-    assert statuses == {200: 1, 409: WIDTH - 1}, dict(statuses)
+    assert statuses == {200: 1, 409: width - 1}, dict(statuses)
     winner = next(body["assignee"] for status, body in results if status == 200)
     task = pg_app.test_client().get(f"/api/v1/tasks/{task_id}", headers=users[0]).get_json()
     assert task["assignee"] == winner
 
 
-def test_fifty_threads_starting_the_same_business_key(pg_app, pg_platform):
+def test_fifty_threads_starting_the_same_business_key(pg_app, pg_platform, width):
     deploy(pg_app, pg_platform, one_task("same_start"))
     staff = headers(pg_platform, "staff_start", "staff")
     body = {"process_key": "same_start", "business_key": "START-1", "variables": {}}
-    results = in_parallel(pg_app, [("/api/v1/process-instances", staff, body)] * WIDTH)
+    results = in_parallel(pg_app, [("/api/v1/process-instances", staff, body)] * width)
     statuses = Counter(status for status, _ in results)
-    assert statuses == {201: 1, 200: WIDTH - 1}, statuses
+    assert statuses == {201: 1, 200: width - 1}, statuses
     assert len({b["id"] for _, b in results}) == 1

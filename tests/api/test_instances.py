@@ -126,6 +126,8 @@ def test_region_limits_what_staff_see_and_do(api, simple, staff, make_user):
         assert task_id not in {t["id"] for t in api.queue(outsider)}
         assert api.call("GET", "/process-instances", outsider, 200,
                         query_string={"business_key": "REGION-1"}).get_json()["total"] == 0
+    assert_error(api.call("GET", f"/process-instances/{instance['id']}", make_user("supervisor", region="440000")),
+                 403)
     assert api.instance(instance["id"], staff)["tasks"][0]["status"] == "ready"  # untouched
 
     zhejiang = make_user("staff", region="330000")

@@ -117,6 +117,8 @@ def test_complete_twice_is_409(api, loop, staff):
     assert assert_error(api.complete(task["id"], staff, {"finish": True}, expect=None), 409)["error"] == "conflict"
     assert api.task(task["id"], staff)["status"] == "completed"
     assert api.instance(instance["id"], staff)["variables"]["done"] == 1
+    assert task["id"] in {t["id"] for t in api.queue(staff, status="completed")}
+    assert task["id"] not in {t["id"] for t in api.queue(staff)}
     assert_error(api.call("POST", f"/tasks/{task['id']}/claim", staff), 409)
 
 
