@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,7 +55,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Text, cast, create_engine, func, make_url, pool, select, text
+from sqlalchemy import Text, cast, create_engine, event, func, make_url, pool, select, text
 from sqlalchemy.exc import OperationalError
 
 from api.app import create_app
@@ -465,6 +465,7 @@ class HttpBench:
     token: str
     actor: Actor
     pool: list[Instance] = field(default_factory=list)
+    last_chosen: list[Instance] = field(default_factory=list)
     serial: int = 0
 
     def start_instance(self) -> Instance:
@@ -516,6 +517,7 @@ class HttpBench:
             instance.task_id = body["tasks"][0]["id"]
             instance.done += 1
         stats = percentiles(timings)
+        self.last_chosen = chosen
         with self.platform.db.sessions() as session:
             state_text = session.scalar(select(cast(ProcessInstance.state, Text))
                                         .where(ProcessInstance.id == chosen[0].id))
@@ -528,7 +530,73 @@ class HttpBench:
                 "task_rows": completed, "event_rows": events}
 
 
-def http_level(kind: str, sizes: list[int], samples: int, server: bool) -> tuple[dict[str, Any], str, str]:
+    def breakdown(self, samples: int) -> dict[str, Any]:
+        """Where a request's time goes: engine, SQL round trips, COMMIT, pool pre-ping, the rest.
+
+        Hooks (SQLAlchemy events, wrappers on the dialect and on Runner.complete) are installed only for
+        these extra requests, on the instances of the last measured size, and removed afterwards.
+        """
+        db_engine = self.platform.db.engine
+        dialect: Any = db_engine.dialect
+        acc = {"engine": 0.0, "sql": 0.0, "statements": 0.0, "commit": 0.0, "ping": 0.0, "checkouts": 0.0}
+        started: dict[int, float] = {}
+
+        def before(conn: Any, *_args: Any) -> None:
+            started[id(conn)] = time.perf_counter()
+
+        def after(conn: Any, *_args: Any) -> None:
+            acc["sql"] += time.perf_counter() - started.pop(id(conn), time.perf_counter())
+            acc["statements"] += 1
+
+        def checkout(*_args: Any) -> None:
+            acc["checkouts"] += 1
+
+        def timed(key: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                t0 = time.perf_counter()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    acc[key] += time.perf_counter() - t0
+            return wrapper
+
+        runner_complete = ggzy_engine.Runner.complete
+        event.listen(db_engine, "before_cursor_execute", before)
+        event.listen(db_engine, "after_cursor_execute", after)
+        event.listen(db_engine.pool, "checkout", checkout)
+        dialect.do_commit = timed("commit", dialect.do_commit)
+        dialect.do_ping = timed("ping", dialect.do_ping)
+        ggzy_engine.Runner.complete = timed("engine", runner_complete)  # type: ignore[method-assign]
+        totals: list[float] = []
+        try:
+            chosen = self.last_chosen
+            for n in range(samples):
+                instance = chosen[n % len(chosen)]
+                t0 = time.perf_counter()
+                status, body = self.client.post(f"/api/v1/tasks/{instance.task_id}/complete",
+                                                {"data": {"finish": False}}, self.token)
+                totals.append((time.perf_counter() - t0) * 1000)
+                if status != 200:
+                    raise RuntimeError(f"complete returned {status}: {body}")
+                instance.task_id = body["tasks"][0]["id"]
+                instance.done += 1
+        finally:
+            ggzy_engine.Runner.complete = runner_complete  # type: ignore[method-assign]
+            del dialect.do_commit
+            del dialect.do_ping
+            event.remove(db_engine.pool, "checkout", checkout)
+            event.remove(db_engine, "after_cursor_execute", after)
+            event.remove(db_engine, "before_cursor_execute", before)
+        per = {k: v / samples * (1 if k in ("statements", "checkouts") else 1000) for k, v in acc.items()}
+        mean = statistics.fmean(totals)
+        per["other"] = mean - per["engine"] - per["sql"] - per["commit"] - per["ping"]
+        return {"mean": mean, "p50": statistics.median(totals), "n": samples,
+                "history_min": min(i.done for i in self.last_chosen) - samples // len(self.last_chosen),
+                "history_max": max(i.done for i in self.last_chosen) - 1, **per}
+
+
+def http_level(kind: str, sizes: list[int], samples: int, server: bool,
+               breakdown_samples: int) -> tuple[dict[str, Any], dict[str, Any], str, str]:
     with database(kind) as (url, description):
         log(f"{kind}: fresh database, migrating")
         config = Config(database_url=url, fake_clock=False, processes_dir=FIXTURES / "bpmn",
@@ -554,11 +622,16 @@ def http_level(kind: str, sizes: list[int], samples: int, server: bool) -> tuple
                     log(f"  {kind} HTTP H={size:>5}: p50 {row['p50']:6.2f}  p90 {row['p90']:6.2f}  "
                         f"p99 {row['p99']:6.2f} ms, state {row['state_bytes']:,} bytes "
                         f"({row['instances']} instance(s), history {row['history_min']}..{row['history_max']})")
+                split = bench.breakdown(breakdown_samples)
+                log(f"  {kind} breakdown at H={sizes[-1]} (mean of {breakdown_samples}): total {split['mean']:.2f} "
+                    f"ms = engine {split['engine']:.2f} + SQL {split['sql']:.2f} ({split['statements']:.0f} "
+                    f"statements) + COMMIT {split['commit']:.2f} + pre-ping {split['ping']:.2f} "
+                    f"+ other {split['other']:.2f}")
             finally:
                 client.close()
-            return out, description, client.name
+            return out, split, description, client.name
         finally:
-            p.db.dispose()
+            p.dispose()
             steps.clear_cache()
 
 
@@ -629,15 +702,16 @@ def render(results: list[dict[str, Any]]) -> str:
         "### Runs",
         "",
         ("| backend | date (UTC) | machine | Python / SpiffWorkflow | HTTP client "
-         "| samples per size (HTTP / engine) | run time |"),
-        "| --- | --- | --- | --- | --- | --- | --- |",
+         "| samples per size (HTTP / engine) | run time | load average (1 min) at start / end |"),
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         m = r["machine"]
         quick = " (--quick)" if r["quick"] else ""
         out.append(f"| {r['db_description']} | {r['date']} | {m['nproc']} × {m['cpu']}, {m['os']} "
                    f"| {m['python']} / {m['spiffworkflow']} | {r['client']} "
-                   f"| {r['samples']} / {r['engine_samples']}{quick} | {r['seconds']:.0f} s |")
+                   f"| {r['samples']} / {r['engine_samples']}{quick} | {r['seconds']:.0f} s "
+                   f"| {r['loadavg'][0]:.2f} / {r['loadavg'][1]:.2f} |")
     out += ["", METHOD]
     out += [
         "### Results: completing one task through the HTTP API",
@@ -673,6 +747,25 @@ def render(results: list[dict[str, Any]]) -> str:
                    f"| {speedup:.1f}×: {verdict(speedup >= TARGET_SPEEDUP)} |")
     out += [
         "",
+        "### Where the time of a request goes",
+        "",
+        ("Extra requests after the samples of the largest H, with timing hooks on (mean ms per request). "
+         "*engine*: `Runner.complete` (load the pruned state, complete, run, prune, serialize); *SQL*: "
+         "statement execution as the driver reports it (round trips); *other*: Flask, authentication, "
+         "form validation, ORM bookkeeping and flushes, JSON of the response."),
+        "",
+        "| backend | history | mean / p50 | engine | SQL (statements) | COMMIT | pool pre-ping | other |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        d = r.get("breakdown")
+        if not d:
+            continue
+        out.append(f"| {r['db']} | {d['history_min']:,}–{d['history_max']:,} | {d['mean']:.2f} / {d['p50']:.2f} "
+                   f"| {d['engine']:.2f} | {d['sql']:.2f} ({d['statements']:.0f}) | {d['commit']:.2f} "
+                   f"| {d['ping']:.2f} | {d['other']:.2f} |")
+    out += [
+        "",
         "### Engine level (no database, no HTTP)",
         "",
         ("p50 ms of one step with JSON in and out, and bytes of the stored JSON. *ggzy engine* = "
@@ -703,6 +796,12 @@ def render(results: list[dict[str, Any]]) -> str:
             out.append(f"| {size:,} | {stock_loop} | {sm['p50']:.2f} ms ({sm['load_ms']:.1f} / "
                        f"{sm['run_ms']:.1f} / {sm['dump_ms']:.1f}), {sm['bytes']:,} B "
                        f"| {gl['p50']:.2f} ms, {gl['bytes']:,} B | {gm['p50']:.2f} ms, {gm['bytes']:,} B |")
+        last = str(r["sizes"][-1])
+        if e["ggzy_mi"][last]["p50"] > 10 * e["ggzy_loop"][last]["p50"]:
+            out += ["", (f"The ggzy engine on the multi-instance process grows with history like the baseline "
+                         f"({e['ggzy_mi'][last]['bytes']:,} bytes of state at H = {int(last):,}): `prune()` "
+                         "keeps every child of a STARTED task, and a running multi-instance (or standard loop) "
+                         "task is STARTED until its last instance ends.")]
         if stalled is not None:
             out += ["", (f"Stock `loop_user` stalls silently: after {stalled} rounds it finds no ready user "
                          "task and `is_completed()` is True, without an exception (ENGINE_NOTES.md).")]
@@ -764,6 +863,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.dbs = list(dict.fromkeys(aliases[d] for d in names))
     args.samples = args.samples or (30 if args.quick else 200)
     args.engine_samples = args.engine_samples or (5 if args.quick else 30)
+    args.breakdown_samples = 10 if args.quick else 50
     args.size_list = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
     if args.samples < 2 or args.engine_samples < 2 or not args.size_list or args.size_list[0] < 1:
         parser.error("need at least 2 samples and positive sizes")
@@ -776,14 +876,17 @@ def main(argv: list[str] | None = None) -> int:
         f"engine samples, backends {args.dbs}{', waitress server' if args.server else ''}")
     for kind in args.dbs:
         started = time.monotonic()
-        http, description, client_name = http_level(kind, args.size_list, args.samples, args.server)
+        load_before = os.getloadavg()[0]
+        http, split, description, client_name = http_level(kind, args.size_list, args.samples, args.server,
+                                                           args.breakdown_samples)
         engine_results = engine_level(args.size_list, args.engine_samples)
         result = {
             "db": kind, "db_description": description, "client": client_name,
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "machine": machine(),
             "samples": args.samples, "engine_samples": args.engine_samples, "quick": args.quick,
             "sizes": args.size_list, "http": http, "engine": engine_results,
-            "seconds": time.monotonic() - started,
+            "seconds": time.monotonic() - started, "breakdown": split,
+            "loadavg": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         }
         first, last = http[str(args.size_list[0])]["p50"], http[str(args.size_list[-1])]["p50"]
         base = engine_results["stock_mi"][str(args.size_list[-1])]["p50"]

@@ -78,9 +78,42 @@ def check_schema(schema: dict[str, Any], *, rules: StatuteBook | None = None) ->
     if schema.get("type") != "object":
         errors = [{"field": "/type", "message": '表单的顶层应为 "type": "object"', "keyword": "type"}]
         raise Invalid("表单不是有效的 JSON Schema", errors=errors)
-    errors = list(_extension_errors(schema, (), rules))
+    errors = list(_extension_errors(schema, (), rules)) + list(_ref_errors(schema, schema, ()))
     if errors:
         raise Invalid("表单不是有效的 JSON Schema", errors=errors)
+
+
+def _ref_errors(node: Any, root: dict[str, Any], path: tuple[Any, ...]) -> Iterator[dict[str, str]]:
+    """Every $ref must point inside the form itself: nothing is fetched, nothing is left dangling."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _ref_errors(item, root, (*path, i))
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key == "$ref" and isinstance(value, str):
+            if not value.startswith("#") or _resolve_pointer(root, value[1:]) is _UNRESOLVED:
+                yield {"field": _pointer((*path, key)), "keyword": "$ref",
+                       "message": f"引用 {value} 无法在本表单内解析（只允许 #/... 形式的内部引用）"}
+        elif key not in _INSTANCE_VALUES:
+            yield from _ref_errors(value, root, (*path, key))
+
+
+_UNRESOLVED = object()
+
+
+def _resolve_pointer(root: Any, pointer: str) -> Any:
+    node = root
+    for raw in [p for p in pointer.split("/")[1:]] if pointer else []:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _UNRESOLVED
+    return node
 
 
 _NAME_MAPS = {"properties", "patternProperties", "dependentSchemas", "$defs", "definitions"}
@@ -163,7 +196,10 @@ def validate(
 ) -> dict[str, Any]:
     """Check task data against its form; return it with top-level defaults filled in."""
     validator = Draft202012Validator(schema, format_checker=_FORMATS)
-    errors = [item for e in validator.iter_errors(data) for item in _describe(e)]
+    try:
+        errors = [item for e in validator.iter_errors(data) for item in _describe(e)]
+    except Exception as exc:  # a stored form that cannot be applied: the form is at fault, not the data
+        raise Invalid("表单定义有误，无法校验数据，请联系流程设计人员", errors=[{"field": "", "message": str(exc)}]) from exc
     if errors:
         raise Invalid("表单数据有误", errors=errors)
     # Statutory dates are compared only once both are known to be well-formed dates.

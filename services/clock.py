@@ -5,7 +5,8 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
+from sqlalchemy.pool import StaticPool
 
 from domain.errors import NotFound
 from persistence.db import Database
@@ -22,8 +23,13 @@ class Clock:
         self.db = db
         self.fake = fake
         self._offset = 0.0
-        self._read_at = 0.0
+        self._read_at = -1.0
         self._lock = threading.Lock()
+        # The offset is read inside use cases that already hold a pooled connection and a row lock, so it
+        # has a connection of its own: under load the pool could otherwise be empty when the lock holder
+        # asks for the time.
+        args = {"check_same_thread": False} if db.is_sqlite else {}
+        self._reader = create_engine(db.url, poolclass=StaticPool, connect_args=args) if fake else None
 
     def now(self) -> datetime:
         """The current platform time, aware, in UTC."""
@@ -49,10 +55,15 @@ class Clock:
 
     def _current_offset(self) -> float:
         with self._lock:
-            if time.monotonic() - self._read_at < _CACHE_SECONDS:
+            if self._read_at >= 0 and time.monotonic() - self._read_at < _CACHE_SECONDS:
                 return self._offset
-        with self.db.sessions() as session:
-            value = session.scalar(select(Setting.value).where(Setting.key == _KEY))
-        with self._lock:
+            assert self._reader is not None
+            with self._reader.connect() as conn:
+                value = conn.execute(select(Setting.value).where(Setting.key == _KEY)).scalar()
             self._offset, self._read_at = float(value) if value else 0.0, time.monotonic()
             return self._offset
+
+    def dispose(self) -> None:
+        """Close the clock's own connection."""
+        if self._reader is not None:
+            self._reader.dispose()

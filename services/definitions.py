@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def deploy(session: Session, data: bytes, actor: Actor | None, now: Any) -> tupl
         select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == parsed.key)) or 0) + 1
     row = ProcessDefinition(
         key=parsed.key, version=version, checksum=checksum, name=parsed.name,
-        bpmn_xml=data.decode("utf-8"), spec_json=parsed.spec_json,
+        bpmn_xml=_as_text(data), spec_json=parsed.spec_json,
         elements={k: asdict(v) for k, v in parsed.elements.items()},
         deployed_at=now, deployed_by=actor.username if actor else None,
     )
@@ -47,6 +48,18 @@ def deploy(session: Session, data: bytes, actor: Actor | None, now: Any) -> tupl
     audit.append(session, audit.PLATFORM_CHAIN, "definition.deployed", actor, now,
                  {"key": row.key, "version": version, "checksum": checksum})
     return row, True
+
+
+def _as_text(data: bytes) -> str:
+    """The XML as UTF-8 text; files saved as GBK by Chinese Windows tools are converted, declaration too."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    match = re.match(rb"""<\?xml[^>]*encoding=["']([A-Za-z0-9_\-]+)["']""", data)
+    encoding = match.group(1).decode("ascii") if match else "gb18030"
+    text = data.decode(encoding if encoding.lower() not in ("gbk", "gb2312") else "gb18030")
+    return re.sub(r"""(<\?xml[^>]*encoding=["'])[A-Za-z0-9_\-]+(["'])""", r"\1UTF-8\2", text, count=1)
 
 
 def check(session: Session, parsed: ParsedDefinition) -> list[dict[str, Any]]:

@@ -26,3 +26,8 @@ class Platform:
         """Connect to the configured database."""
         db = Database(config.database_url)
         return cls(config=config, db=db, clock=Clock(db, fake=config.fake_clock))
+
+    def dispose(self) -> None:
+        """Close every connection the platform holds."""
+        self.clock.dispose()
+        self.db.dispose()

@@ -203,7 +203,7 @@ def platform(db_url: str) -> Iterator[Platform]:
     p = Platform.build(Config(database_url=db_url, fake_clock=True))
     bootstrap.load_data(p)
     yield p
-    p.db.dispose()
+    p.dispose()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -47,7 +48,7 @@ def chain(key: str, nodes: Iterable[tuple[str, str]], name: str | None = None, s
     nodes = list(nodes)
     ids = ["start", *(i for i, _ in nodes), "end"]
     body = [f'<bpmn:startEvent id="start" {start_attrs}/>', *(x for _, x in nodes), '<bpmn:endEvent id="end"/>']
-    body += [flow(f"f{n}", a, b) for n, (a, b) in enumerate(zip(ids, ids[1:]), start=1)]
+    body += [flow(f"f{n}", a, b) for n, (a, b) in enumerate(pairwise(ids), start=1)]
     return bpmn(key, "\n".join(body), name=name, lanes=lanes)
 
 
@@ -79,7 +80,7 @@ class Api:
 
     def call(self, method: str, path: str, headers: dict[str, str], expect: int | None = None,
              **kwargs: Any) -> Any:
-        url = path if path.startswith("/healthz") or path.startswith(API) else API + path
+        url = path if path.startswith(("/healthz", API)) else API + path
         response = self.client.open(url, method=method, headers=headers, **kwargs)
         if expect is not None:
             assert response.status_code == expect, (method, url, response.status_code, response.get_json())

@@ -16,7 +16,7 @@ gp.challenge_reply gp.complaint gp.complaint_decide land.announcement land.listi
 land.min_bidders_auction land.result_publication land.deposit_refund mine.announcement mine.listing_period
 prop.pre_disclosure prop.disclosure prop.redisclosure prop.capital_increase prop.payment_first
 prop.result_publicity
-""".split()
+""".split()  # noqa: SIM905 - pasted from STATUTES.md
 
 SPOT = {  # id: (n, unit, kind, citation)
     "cons.bid_period": (20, "日", "MIN", "TBL 24"),

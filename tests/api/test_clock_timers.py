@@ -45,16 +45,16 @@ def test_clock_is_404_without_the_fake_clock(db_url, platform, make_user):
         # and the real clock did not move
         assert abs((real.clock.now() - datetime.now(NOW.tzinfo)).total_seconds()) < 60
     finally:
-        real.db.dispose()
+        real.dispose()
 
 
 def objection_process(key: str = "objection_timer") -> str:
     body = "\n".join([
         '<bpmn:startEvent id="start"/>',
         user_task("reply", "答复异议"),
-        '<bpmn:boundaryEvent id="deadline" name="答复期限" attachedToRef="reply" cancelActivity="true" '
-        'ggzy:rule="cons.objection_reply"><bpmn:timerEventDefinition><bpmn:timeDuration>PT2H</bpmn:timeDuration>'
-        "</bpmn:timerEventDefinition></bpmn:boundaryEvent>",
+        ('<bpmn:boundaryEvent id="deadline" name="答复期限" attachedToRef="reply" cancelActivity="true" '
+         'ggzy:rule="cons.objection_reply"><bpmn:timerEventDefinition><bpmn:timeDuration>PT2H</bpmn:timeDuration>'
+         "</bpmn:timerEventDefinition></bpmn:boundaryEvent>"),
         user_task("overdue", "逾期处理"),
         '<bpmn:endEvent id="end"/>', '<bpmn:endEvent id="end_late"/>',
         flow("f1", "start", "reply"), flow("f2", "reply", "end"),
@@ -172,3 +172,47 @@ def test_with_the_embedded_worker_timers_fire_within_2_s_of_the_clock_move(platf
         assert names == ["逾期处理"]
     finally:
         worker.stop()
+
+
+def challenge_reply_process() -> str:
+    wait = ('<bpmn:intermediateCatchEvent id="wait" name="答复期满" ggzy:rule="gp.challenge_reply">'
+            "<bpmn:timerEventDefinition><bpmn:timeDate>statute_due('gp.challenge_reply', received_on)"
+            "</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>")
+    return bpmn("challenge_reply_timer", "\n".join([
+        '<bpmn:startEvent id="start"/>', wait, user_task("late", "逾期处理"), '<bpmn:endEvent id="end"/>',
+        flow("f1", "start", "wait"), flow("f2", "wait", "late"), flow("f3", "late", "end")]))
+
+
+def test_statute_due_timer_runs_to_24_00_of_the_last_working_day(api, staff, platform):
+    set_clock(api, datetime.fromisoformat("2026-09-28T10:00:00+08:00"))
+    api.deploy(challenge_reply_process())
+    instance = api.start("challenge_reply_timer", "CH-1", staff, {"received_on": "2026-09-28"})
+    # 7 工作日 after Mon 09-28 across National Day (10-01..07 off, Sat 10-10 worked) ends Tue 10-13
+    assert due(api, staff) == "2026-10-13"
+    [timer] = instance["timers"]
+    assert timer["rule"] == "gp.challenge_reply"
+    assert datetime.fromisoformat(timer["due_at"]) == datetime.fromisoformat("2026-10-14T00:00:00+08:00")
+
+    set_clock(api, datetime.fromisoformat("2026-10-13T23:59:00+08:00"))
+    assert timers.fire_due(platform)["timers"] == 0
+    assert api.instance(instance["id"], staff)["tasks"] == []
+    set_clock(api, datetime.fromisoformat("2026-10-14T00:00:05+08:00"))
+    assert timers.fire_due(platform)["timers"] == 1
+    assert [t["name"] for t in api.instance(instance["id"], staff)["tasks"]] == ["逾期处理"]
+
+
+def due(api, staff) -> str:
+    return api.call("GET", "/statutes/gp.challenge_reply/due", staff, 200,
+                    query_string={"from": "2026-09-28"}).get_json()["due"]
+
+
+def test_cancel_ends_pending_timers(api, staff, platform):
+    set_clock(api, NOW)
+    api.deploy(objection_process())
+    instance = api.start("objection_timer", "OBJ-C", staff)
+    cancelled = api.action("cancel", f"/process-instances/{instance['id']}", staff)
+    assert cancelled["status"] == "cancelled" and cancelled["timers"] == [] and cancelled["tasks"] == []
+    set_clock(api, NOW + timedelta(hours=3))
+    assert timers.fire_due(platform)["timers"] == 0
+    types = [e["type"] for e in api.events(instance["id"], staff)]
+    assert "timer.cancelled" in types and "timer.fired" not in types and types[-1] == "instance.cancelled"

@@ -23,20 +23,19 @@ def width(request: pytest.FixtureRequest) -> int:
 
 @pytest.fixture
 def pg_platform(request: pytest.FixtureRequest, width: int) -> Iterator[Platform]:
-    """A platform built as the `platform` fixture builds one (seeded, forms deployed), on pg_url for 50 threads.
-
-    The fake clock stays off here: with it on, every step reads the clock offset through a second pooled
-    connection, and 50 concurrent steps exhaust the pool (test_connections.py pins that bug down).
+    """A platform built as the `platform` fixture builds one (fake clock, seeded, forms deployed), on pg_url
+    for 50 threads: 50 concurrent steps on one instance outnumber the 30-connection pool, so any second
+    connection a locked step asks for would stall them all (see test_connections.py).
     """
     from ggzy.config import Config
     from services import bootstrap, steps
 
     url = request.getfixturevalue("pg_url" if width == 50 else "db_url")
     steps.clear_cache()
-    p = Platform.build(Config(database_url=url, fake_clock=False))
+    p = Platform.build(Config(database_url=url, fake_clock=True))
     bootstrap.load_data(p)
     yield p
-    p.db.dispose()
+    p.dispose()
 
 
 @pytest.fixture

@@ -21,13 +21,6 @@ from ggzy.config import Config
 from services.platform import Platform
 from tests.api.conftest import Api, one_task
 
-FAKE_CLOCK_BUG = ("BUG: services/clock.py Clock._current_offset() opens its own session (self.db.sessions()) "
-                  "whenever its 0.2 s cache is stale, and Clock.now() is called inside use cases that already "
-                  "hold a pooled connection and the instance row lock (services/tasks.py claim/complete, "
-                  "services/instances.py start/change_status, services/timers.py _fire). With GGZY_FAKE_CLOCK=1 "
-                  "and >= pool-size (30) concurrent steps on one instance on PostgreSQL the lock holder waits for "
-                  "a free connection, the pool times out after 30 s, and ~20 of 50 requests answer 500 "
-                  "(sqlalchemy.exc.TimeoutError: QueuePool limit of size 10 overflow 20 reached)")
 
 
 @contextmanager
@@ -86,11 +79,10 @@ def test_steps_hold_one_connection_with_the_real_clock(db_url, platform, make_us
     try:
         peak = steps_hold_one_connection(real, make_user)
     finally:
-        real.db.dispose()
+        real.dispose()
     assert peak and max(peak.values()) == 1, dict(peak)
 
 
-@pytest.mark.xfail(strict=True, reason=FAKE_CLOCK_BUG)
 def test_steps_hold_one_connection_with_the_fake_clock(platform, make_user):
     peak = steps_hold_one_connection(platform, make_user)
     assert peak and max(peak.values()) == 1, dict(peak)

@@ -56,10 +56,6 @@ def test_malformed_xml_is_refused(api):
     assert_not_deployed(api, "malformed_proc")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: POST /process-definitions with a well-formed BPMN declared and encoded as GBK (common with Chinese "
-    "Windows tools) answers 500: services/definitions.py deploy() stores bpmn_xml=data.decode('utf-8'), which "
-    "raises UnicodeDecodeError after lxml parsed the file fine. Expected 201 (or a 422 with errors), never 500"))
 def test_gbk_encoded_bpmn_is_not_a_500(api, staff):
     xml = one_task("gbk_proc", name="受理登记").replace('encoding="UTF-8"', 'encoding="GBK"').encode("gbk")
     response = api.deploy(xml, expect=None)
@@ -105,9 +101,9 @@ def test_unknown_rule_on_a_timer_is_refused(api):
 def test_unknown_rule_on_a_boundary_timer_is_refused(api):
     body = "\n".join([
         '<bpmn:startEvent id="start"/>', user_task("reply", "答复"), user_task("late", "逾期处理"),
-        '<bpmn:boundaryEvent id="deadline" attachedToRef="reply" ggzy:rule="cons.objection_replyy">'
-        "<bpmn:timerEventDefinition><bpmn:timeDuration>PT2H</bpmn:timeDuration></bpmn:timerEventDefinition>"
-        "</bpmn:boundaryEvent>",
+        ('<bpmn:boundaryEvent id="deadline" attachedToRef="reply" ggzy:rule="cons.objection_replyy">'
+         "<bpmn:timerEventDefinition><bpmn:timeDuration>PT2H</bpmn:timeDuration></bpmn:timerEventDefinition>"
+         "</bpmn:boundaryEvent>"),
         '<bpmn:endEvent id="end"/>', '<bpmn:endEvent id="end2"/>',
         flow("f1", "start", "reply"), flow("f2", "reply", "end"), flow("f3", "deadline", "late"),
         flow("f4", "late", "end2"),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from itertools import pairwise
 
 from sqlalchemy import create_engine, update
 
@@ -23,7 +24,7 @@ def test_events_are_a_hash_chain(api, staff):
     events = api.events(instance_id, staff)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert events[0]["prev_hash"] == GENESIS
-    for previous, event in zip(events, events[1:]):
+    for previous, event in pairwise(events):
         assert event["prev_hash"] == previous["hash"]
     assert len({e["hash"] for e in events}) == len(events)
     for event in events:

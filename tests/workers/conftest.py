@@ -14,4 +14,4 @@ def platform(db_url: str) -> Iterator[Platform]:
     """A Platform on the test database with the fake clock enabled."""
     p = Platform.build(Config(database_url=db_url, fake_clock=True))
     yield p
-    p.db.dispose()
+    p.dispose()

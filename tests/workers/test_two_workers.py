@@ -34,7 +34,7 @@ def test_two_embedded_workers_fire_each_timer_exactly_once(platform: Platform) -
     finally:
         for worker in workers:
             worker.stop()
-        other.db.dispose()
+        other.dispose()
     with platform.db.sessions() as session:
         fired = session.execute(
             select(Event.instance_id, func.count()).where(Event.type == "timer.fired").group_by(Event.instance_id)
