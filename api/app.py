@@ -7,8 +7,10 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from api import errors
-from api.resources import admin, definitions, instances, reference, tasks
+import importlib
+import pkgutil
+
+from api import errors, resources
 from ggzy.config import Config
 from services.platform import Platform
 
@@ -33,13 +35,21 @@ def create_app(config: Config | None = None, platform: Platform | None = None, s
     app.extensions["ggzy"] = platform
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
-    for module in (definitions, instances, tasks, reference, admin):
-        api.register_blueprint(module.blp)
-    api.register_blueprint(admin.health)
+    for blueprint in _blueprints():
+        api.register_blueprint(blueprint)
     errors.register(app)
     if start_worker:
         app.extensions["ggzy_scheduler"] = _scheduler(platform)
     return app
+
+
+def _blueprints() -> list[Any]:
+    """Every `blp` (and `extra_blueprints`) of the modules in api/resources, in name order."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(resources.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"api.resources.{info.name}")
+        found.extend([getattr(module, "blp", None), *getattr(module, "extra_blueprints", ())])
+    return [b for b in found if b is not None]
 
 
 def _scheduler(platform: Platform) -> Any:

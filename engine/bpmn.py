@@ -50,11 +50,13 @@ class ScriptRunner(Protocol):
 
 @dataclass
 class EngineContext:
-    """Per-step collaborators: the sandbox, the platform clock, the statutory time zone."""
+    """Per-step collaborators: the sandbox, the platform clock, the statutory time zone, and the platform
+    services that ggzy:service tasks call (element id and a copy of the data in, updates out)."""
 
     scripts: ScriptRunner
     now: Callable[[], datetime]
     tz: Any
+    call_service: Callable[[str, dict[str, Any]], dict[str, Any] | None] | None = None
 
 
 # ---------------------------------------------------------------- parsing
@@ -70,6 +72,7 @@ class Element:
     role: str | None = None
     form_key: str | None = None
     rule: str | None = None
+    service: str | None = None
     timer: dict[str, str] | None = None
     cancel_activity: bool | None = None
     attached_to: str | None = None
@@ -197,6 +200,7 @@ def _collect_elements(process: Any) -> tuple[dict[str, Element], list[tuple[str,
             role=role,
             form_key=node.get(f"{{{CAMUNDA_NS}}}formKey"),
             rule=node.get(f"{{{GGZY_NS}}}rule"),
+            service=node.get(f"{{{GGZY_NS}}}service"),
             timer=timer,
             cancel_activity=cancel,
             attached_to=node.get("attachedToRef"),

@@ -14,7 +14,8 @@ from SpiffWorkflow.bpmn.serializer.default.task_spec import (
     ParallelGatewayConverter,
 )
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
-from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway, ServiceTask
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -234,6 +235,23 @@ class MergingInclusiveGateway(_MergingJoin, InclusiveGateway):
         return True
 
 
+# ---------------------------------------------------------------- service tasks
+
+
+class PlatformServiceTask(ServiceTask):
+    """bpmn:serviceTask with ggzy:service: runs a registered platform service inside the step's transaction."""
+
+    def _execute(self, task: Any) -> bool:
+        call = _context(task).call_service
+        if call is None:
+            raise ScriptError(f"服务任务 {self.bpmn_id} 无法在此环境中执行")
+        data = {k: v for k, v in task.data.items() if k != FORKS}
+        result = call(self.bpmn_id, copy.deepcopy(data))
+        if result:
+            task.data.update(result)
+        return True
+
+
 # ---------------------------------------------------------------- installing and serializing
 
 _CLOCKED = {
@@ -246,6 +264,7 @@ _CLOCKED = {
 _GATEWAYS: dict[type, type] = {
     ParallelGateway: MergingParallelGateway,
     InclusiveGateway: MergingInclusiveGateway,
+    ServiceTask: PlatformServiceTask,
 }
 
 
@@ -281,6 +300,7 @@ def _serializer() -> BpmnWorkflowSerializer:
         config[cls] = TimerConditionalEventDefinitionConverter
     config[MergingParallelGateway] = ParallelGatewayConverter
     config[MergingInclusiveGateway] = ConditionalGatewayConverter
+    config[PlatformServiceTask] = BpmnTaskSpecConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 

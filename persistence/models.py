@@ -206,3 +206,19 @@ __all__ = [
     "Base", "User", "ProcessDefinition", "Form", "ProcessInstance", "Task", "Timer", "Event",
     "CalendarYear", "Setting",
 ]
+
+
+def _load_model_modules() -> None:
+    # Each trading service keeps its tables in persistence/models_<name>.py; importing them here puts every
+    # table in Base.metadata for Alembic, the tests and the services alike.
+    import importlib
+    import pkgutil
+
+    import persistence
+
+    for info in pkgutil.iter_modules(persistence.__path__):
+        if info.name.startswith("models_"):
+            importlib.import_module(f"persistence.{info.name}")
+
+
+_load_model_modules()

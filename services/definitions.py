@@ -15,7 +15,7 @@ from domain.access import ROLES, Actor
 from domain.errors import NotFound
 from engine.bpmn import BpmnInvalid, ParsedDefinition, parse_definition
 from persistence.models import ProcessDefinition
-from services import audit
+from services import audit, service_tasks
 from services.forms import latest as latest_form
 from services.platform import Platform
 from services.scripting import static_checker
@@ -75,6 +75,11 @@ def check(session: Session, parsed: ParsedDefinition) -> list[dict[str, Any]]:
             errors.append(_err(element.id, f"表单 {element.form_key} 尚未部署（forms/{element.form_key}.json）"))
         if element.rule and not statutes.rule_exists(element.rule):
             errors.append(_err(element.id, f"未知的法定时限规则 {element.rule!r}"))
+        if element.type == "serviceTask":
+            if not element.service:
+                errors.append(_err(element.id, "服务任务须用 ggzy:service 指定平台服务"))
+            elif not service_tasks.exists(element.service):
+                errors.append(_err(element.id, f"未知的平台服务 {element.service!r}"))
     checker = static_checker()
     for element_id, mode, source in parsed.expressions:
         for message in checker.check(source, mode):

@@ -57,7 +57,7 @@ def start(p: Platform, actor: Actor, process_key: str, business_key: str, variab
         audit.append(session, instance.id, "instance.started", actor, now,
                      {"process_key": row.key, "version": row.version, "business_key": business_key,
                       "variables": data})
-        result = steps.runner(p, session, compiled).start(data)
+        result = steps.runner(p, session, compiled, instance, actor, now).start(data)
         steps.apply(p, session, instance, compiled, result, actor, now)
         return view(session, instance), True
 
@@ -131,7 +131,7 @@ def change_status(p: Platform, actor: Actor, instance_id: str, action: str, reas
         now = p.clock.now()
         if action == "cancel":
             compiled = steps.definition(session, instance.definition_id)
-            result = steps.runner(p, session, compiled).cancel(instance.state)
+            result = steps.runner(p, session, compiled, instance, actor, now).cancel(instance.state)
             instance.status = "running"  # let apply() record the transition once
             steps.apply(p, session, instance, compiled, result, actor, now)
         else:

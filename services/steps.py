@@ -15,7 +15,7 @@ from domain.calendar import WorkingCalendar
 from domain.errors import CalendarYearUnknown, NotFound
 from engine.bpmn import Runner, StepResult
 from persistence.models import ProcessDefinition, ProcessInstance, Task, Timer
-from services import audit
+from services import audit, service_tasks
 from services import calendar as calendar_service
 from services.platform import Platform
 from services.scripting import engine_context
@@ -65,8 +65,10 @@ def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
     return instance
 
 
-def runner(p: Platform, session: Session, compiled: CompiledDefinition) -> Runner:
-    """An engine runner whose helpers read this transaction's calendar, loaded only when needed."""
+def runner(p: Platform, session: Session, compiled: CompiledDefinition, instance: ProcessInstance,
+           actor: Actor | None, now: datetime) -> Runner:
+    """An engine runner for one step: helpers read this transaction's calendar (loaded only when needed),
+    service tasks run the platform's services in this transaction."""
     loaded: list[WorkingCalendar] = []
 
     def calendar() -> WorkingCalendar:
@@ -74,7 +76,9 @@ def runner(p: Platform, session: Session, compiled: CompiledDefinition) -> Runne
             loaded.append(calendar_service.load(session))
         return loaded[0]
 
-    return Runner(compiled.spec_json, engine_context(calendar, p.clock.now, p.tz))
+    context = engine_context(calendar, p.clock.now, p.tz)
+    context.call_service = service_tasks.caller(p, session, instance, compiled.elements, actor, now)
+    return Runner(compiled.spec_json, context)
 
 
 def apply(

@@ -114,7 +114,7 @@ def complete(p: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> d
                                    calendar=calendar_service.load(session))
         now = p.clock.now()
         compiled = steps.definition(session, instance.definition_id)
-        result = steps.runner(p, session, compiled).complete(instance.state, task.id, clean)
+        result = steps.runner(p, session, compiled, instance, actor, now).complete(instance.state, task.id, clean)
         task.completed_by = actor.username
         audit.append(session, instance.id, "task.completed", actor, now,
                      {"task_id": task.id, "element_id": task.element_id, "data": clean})

@@ -56,7 +56,7 @@ def _fire(session: Session, p: Platform, instance_id: str) -> int:
     if not due or instance.status != "running":
         return 0
     compiled = steps.definition(session, instance.definition_id)
-    result = steps.runner(p, session, compiled).fire_timers(instance.state)
+    result = steps.runner(p, session, compiled, instance, SYSTEM, now).fire_timers(instance.state)
     steps.apply(p, session, instance, compiled, result, SYSTEM, now)
     return len(due)
 

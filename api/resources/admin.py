@@ -14,6 +14,7 @@ from domain.errors import NotFound
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="运维")
 health = Blueprint("health", __name__, description="健康检查")
+extra_blueprints = (health,)
 
 
 @blp.route("/clock")

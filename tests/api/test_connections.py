@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -20,7 +19,6 @@ from api.app import create_app
 from ggzy.config import Config
 from services.platform import Platform
 from tests.api.conftest import Api, one_task
-
 
 
 @contextmanager

@@ -1,0 +1,1 @@
+"""Shared trading services: market entities, sealed bids, deposits, experts, evaluation."""
