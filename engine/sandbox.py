@@ -341,7 +341,11 @@ class Sandbox:
 
     def check(self, source: str, mode: Mode) -> list[str]:
         """Deploy-time check: compile only, return Chinese error messages (empty list = ok)."""
-        return [_translate(e) for e in _compile(_normalize(source, mode), mode)[1]]
+        normalized = _normalize(source, mode)
+        errors = [_translate(e) for e in _compile(normalized, mode)[1]]
+        if not errors:
+            errors = _forbidden_names(normalized, mode)
+        return errors
 
     def evaluate(self, expression: str, context: Mapping[str, Any]) -> Any:
         """Evaluate one expression (gateway condition, timer) over the variables in context."""
@@ -403,6 +407,19 @@ class Sandbox:
         finally:
             sys.settrace(previous)
             watchdog.close()
+
+
+_FORBIDDEN_NAMES = frozenset({
+    "open", "eval", "exec", "compile", "globals", "locals", "vars", "getattr", "setattr", "delattr",
+    "__import__", "breakpoint", "input", "help", "memoryview", "type", "object", "super",
+})
+
+
+def _forbidden_names(source: str, mode: Mode) -> list[str]:
+    """Builtins a script could only mean to escape with; refused at deploy rather than at the first run."""
+    found = sorted({node.id for node in ast.walk(ast.parse(source, mode=mode))
+                    if isinstance(node, ast.Name) and node.id in _FORBIDDEN_NAMES})
+    return [f"不允许使用 {name}" for name in found]
 
 
 def _normalize(source: str, mode: Mode) -> str:
