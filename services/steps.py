@@ -32,22 +32,24 @@ class CompiledDefinition:
     elements: dict[str, dict[str, Any]]
 
 
-_definitions: dict[int, CompiledDefinition] = {}
+_definitions: dict[tuple[int, str], CompiledDefinition] = {}
 _definitions_lock = threading.Lock()
 
 
 def definition(session: Session, definition_id: int) -> CompiledDefinition:
-    """A deployed version by id; versions never change, so the cache never goes stale."""
+    """A deployed version by id, cached by its checksum (ids can repeat when a database is recreated)."""
+    checksum = session.scalar(select(ProcessDefinition.checksum).where(ProcessDefinition.id == definition_id))
+    if checksum is None:
+        raise NotFound(f"流程定义 {definition_id} 不存在")
     with _definitions_lock:
-        cached = _definitions.get(definition_id)
+        cached = _definitions.get((definition_id, checksum))
     if cached is not None:
         return cached
     row = session.get(ProcessDefinition, definition_id)
-    if row is None:
-        raise NotFound(f"流程定义 {definition_id} 不存在")
+    assert row is not None
     compiled = CompiledDefinition(row.id, row.key, row.version, row.spec_json, row.elements)
     with _definitions_lock:
-        _definitions[definition_id] = compiled
+        _definitions[(definition_id, checksum)] = compiled
     return compiled
 
 
