@@ -1,0 +1,1 @@
+"""Trading rules as pure domain code."""
