@@ -6,12 +6,13 @@ import os
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import redis
 from celery import Celery
 
 from ggzy.config import Config
-from services import timers
+from services import obligations, timers
 from services.platform import Platform
 from workers.health import HEARTBEAT_KEY
 
@@ -79,6 +80,11 @@ def make_celery(config: Config) -> Celery:
                 # A scan that waited longer than this is superseded by a newer one.
                 "options": {"expires": 5},
             },
+            "check-obligations": {
+                "task": "ggzy.check_obligations",
+                "schedule": timedelta(seconds=obligations.EVERY_SECONDS),
+                "options": {"expires": obligations.EVERY_SECONDS},
+            },
         },
         timezone="UTC",
     )
@@ -99,6 +105,11 @@ def make_celery(config: Config) -> Celery:
         if queued:
             log.info("timer firing queued", extra={"instances": queued})
         return queued
+
+    @app.task(name="ggzy.check_obligations", ignore_result=True)
+    def check_obligations() -> dict[str, Any]:
+        """Raise alerts for obligations past due (bond refunds); safe to run twice."""
+        return obligations.check_all(state.platform())
 
     @app.task(name="ggzy.fire_instance_timers", ignore_result=True, acks_late=True,
               reject_on_worker_lost=True)

@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from services import timers
+from services import obligations, timers
 from services.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ class EmbeddedTimerWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_scan: float | None = None
+        self._last_obligations: float | None = None
         self._last_error: str | None = None
         self._errors_in_a_row = 0
 
@@ -50,6 +51,7 @@ class EmbeddedTimerWorker:
         log.info("embedded timer worker stopped")
 
     def wake(self) -> None:
+        self._last_obligations = None  # a clock jump may have made obligations overdue
         """Rescan now (the fake clock moved, or a timer was just scheduled)."""
         self._wake.set()
 
@@ -82,6 +84,12 @@ class EmbeddedTimerWorker:
                 failed += 1
                 log.exception("timer firing failed", extra={"instance_id": instance_id})
         self._last_scan = time.monotonic()
+        if self._last_obligations is None or self._last_scan - self._last_obligations >= obligations.EVERY_SECONDS:
+            self._last_obligations = self._last_scan
+            try:
+                obligations.check_all(self.p)
+            except Exception:  # logged; the next round retries
+                log.exception("obligation check failed")
         return {"instances": len(instances), "timers": fired, "failed": failed}
 
     def _run(self) -> None:

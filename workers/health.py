@@ -23,7 +23,7 @@ class CeleryHealth:
         try:
             client = redis.Redis.from_url(self.redis_url, socket_timeout=1)
             beat = client.get(HEARTBEAT_KEY)
-        except Exception as exc:  # health must report, not raise
+        except Exception as exc:  # noqa: BLE001 - health must report, not raise
             return f"redis unreachable: {exc.__class__.__name__}"
         if beat is None:
             return "no worker heartbeat (start `ggzy worker`)"

@@ -52,7 +52,7 @@ class Health(MethodView):
             with p.db.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             db = "ok"
-        except Exception as exc:  # health must report, not raise
+        except Exception as exc:  # noqa: BLE001 - health must report, not raise
             db = f"error: {exc.__class__.__name__}"
         scheduler = current_app.extensions.get("ggzy_scheduler")
         state = scheduler.health() if scheduler is not None else "not running in this process"
