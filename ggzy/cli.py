@@ -85,7 +85,8 @@ def serve(host: str | None, port: int | None) -> None:
     app = create_app(config)
     timers = f"celery via {config.redis_url}" if config.redis_url else "embedded worker"
     click.echo(f"ggzy serving on http://{config.host}:{config.port}/ (timers: {timers})")
-    waitress.serve(app, host=config.host, port=config.port, threads=8)
+    # Sealed bids stream up to GGZY_BID_MAX_BYTES (2 GiB by default); waitress would stop at 1 GiB.
+    waitress.serve(app, host=config.host, port=config.port, threads=8, max_request_body_size=3 * 1024**3)
 
 
 @main.command()
