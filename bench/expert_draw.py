@@ -1,0 +1,245 @@
+"""Drawing an evaluation committee from a pool of 100,000 experts, with the conflict exclusions.
+
+    .venv/bin/python bench/expert_draw.py [--db sqlite|postgresql|sqlite,postgresql] [--experts 100000]
+                                          [--draws 50] [--json]
+
+Seeds a fresh, migrated database (a temporary SQLite file, or a temporary PostgreSQL database on
+127.0.0.1:5432) with the pool: every expert has one to three specialty codes out of 60, a city of one of
+three provinces, one of 5,000 employers; 3% are switched off, 1% blacklisted, 4% have an unavailable period
+covering the evaluation day. Then it times `services.trading.experts.draw_committee` (the use case the API
+calls: row lock, SQL filter, exclusions in Python, seeded draw, members, audit event, commit), one fresh
+trade per draw, in two scenarios:
+
+* typical: two specialty codes, one province, 10 bidders (each employing about 20 experts of the pool) and
+  the purchaser excluded, 3 recusals on the trade: a few thousand candidates;
+* broad: one code every expert holds, no region filter, the same exclusions: the whole pool is a candidate
+  (the worst case: 100,000 ids fetched, filtered, hashed and stored with the draw).
+
+It prints p50/p90/p99/max in milliseconds per scenario and, with --json, one JSON document at the end.
+Nothing is written to docs/: the numbers go into docs/PERFORMANCE.md by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform as py_platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, insert, make_url, pool, select, text  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
+
+from domain.access import SYSTEM, Actor  # noqa: E402
+from ggzy.config import Config  # noqa: E402
+from persistence.migrate import upgrade  # noqa: E402
+from persistence.models_experts import (  # noqa: E402
+    Expert,
+    ExpertCommittee,
+    ExpertDraw,
+    ExpertRecusal,
+    ExpertSpecialty,
+    ExpertUnavailability,
+)
+from services import definitions, instances  # noqa: E402
+from services.platform import Platform  # noqa: E402
+from services.trading import experts  # noqa: E402
+from trading.uscc import check_character  # noqa: E402
+
+PG_ADMIN_CANDIDATES = tuple(
+    f"postgresql+psycopg://{user}@127.0.0.1:5432/{db}" for user in ("postgres", "root") for db in ("test", "postgres")
+)
+EVALUATION_DAY = date(2026, 12, 3)
+NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+STAFF = Actor("bench-staff", frozenset({"staff"}))
+CODES = [f"A{n:06d}" for n in range(80101, 80161)]  # 60 codes
+COMMON = "Z000001"  # the broad scenario's code: every expert has it
+CITIES = [f"{province}{city:02d}00" for province in ("33", "32", "34") for city in range(1, 12)]
+BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+    id="d" targetNamespace="urn:bench">
+  <bpmn:process id="bench_expert_draw" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="wait" name="评标" camunda:candidateGroups="staff"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def uscc(n: int) -> str:
+    body = f"91330100{n:09d}"
+    return body + check_character(body)
+
+
+@contextmanager
+def database(kind: str) -> Iterator[tuple[str, str]]:
+    """A fresh empty database; yields (url, description) and removes it afterwards."""
+    if kind == "sqlite":
+        import sqlite3
+
+        folder = tempfile.mkdtemp(prefix="ggzy-bench-experts-")
+        try:
+            yield f"sqlite:///{folder}/bench.sqlite3", f"SQLite {sqlite3.sqlite_version} (file, WAL)"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    admin = _pg_admin_url()
+    name = f"ggzy_bench_experts_{os.getpid()}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
+            version = connection.execute(text("SHOW server_version")).scalar()
+        yield (make_url(admin).set(database=name).render_as_string(hide_password=False),
+               f"PostgreSQL {version} (127.0.0.1, psycopg 3)")
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def _pg_admin_url() -> str:
+    candidates = [os.environ["GGZY_BENCH_POSTGRES_URL"]] if os.environ.get("GGZY_BENCH_POSTGRES_URL") else []
+    for url in [*candidates, *PG_ADMIN_CANDIDATES]:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool,
+                               connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as connection:
+                if connection.execute(text(
+                        "SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user")).scalar():
+                    return url
+        except OperationalError:
+            continue
+        finally:
+            engine.dispose()
+    raise SystemExit("PostgreSQL is not reachable on 127.0.0.1:5432 as postgres or root "
+                     "(set GGZY_BENCH_POSTGRES_URL to a URL allowed to CREATE DATABASE)")
+
+
+def seed(p: Platform, count: int, rng: random.Random) -> None:
+    """The pool, inserted in batches through SQLAlchemy Core."""
+    employers = [uscc(n) for n in range(1, 5001)]
+    chunk = 10_000
+    for start in range(1, count + 1, chunk):
+        experts_rows, codes_rows, away_rows = [], [], []
+        for i in range(start, min(start + chunk, count + 1)):
+            region, available, blacklisted = rng.choice(CITIES), rng.random() >= 0.03, rng.random() < 0.01
+            experts_rows.append({
+                "id": i, "name": f"专家{i}", "id_number_hash": hashlib.sha256(f"bench-{i}".encode()).hexdigest(),
+                "id_number_masked": "330106********0000", "region": region, "employer_uscc": rng.choice(employers),
+                "username": None, "available": available, "blacklisted": blacklisted, "blacklist_reason": None,
+                "created_at": NOW, "updated_at": NOW})
+            for code in {*rng.sample(CODES, rng.randint(1, 3)), COMMON}:
+                codes_rows.append({"expert_id": i, "code": code, "region": region,
+                                   "active": available and not blacklisted})
+            if rng.random() < 0.04:
+                away_rows.append({"expert_id": i, "starts_on": date(2026, 12, 1), "ends_on": date(2026, 12, 10),
+                                  "reason": None})
+        with p.db.unit_of_work() as session:
+            session.execute(insert(Expert), experts_rows)
+            session.execute(insert(ExpertSpecialty), codes_rows)
+            if away_rows:
+                session.execute(insert(ExpertUnavailability), away_rows)
+    # As a settled database would be: statistics gathered, PostgreSQL's visibility map set (autovacuum).
+    with p.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in ("experts", "expert_specialties", "expert_unavailability"):
+            connection.exec_driver_sql(f"ANALYZE {table}" if p.db.is_sqlite else f"VACUUM ANALYZE {table}")
+
+
+def trades(p: Platform, count: int, tag: str, rng: random.Random, pool_size: int,
+           region: str | None) -> list[tuple[str, list[str]]]:
+    """Fresh trades, each with its bidders (employers of about 20 experts each) and three recusals."""
+    out = []
+    with p.db.sessions() as session:
+        employers = [e for e in session.scalars(select(Expert.employer_uscc).distinct()) if e]
+    for n in range(count):
+        view, _ = instances.start(p, STAFF, "bench_expert_draw", f"{tag}-{n}",
+                                  {"purchaser_uscc": rng.choice(employers), "evaluation_date": EVALUATION_DAY.isoformat()},
+                                  region=region)
+        with p.db.unit_of_work() as session:
+            for expert_id in rng.sample(range(1, pool_size + 1), 3):
+                session.add(ExpertRecusal(instance_id=view["id"], expert_id=expert_id, reason="bench",
+                                          declared_at=NOW, declared_by="bench"))
+        out.append((view["id"], rng.sample(employers, 10)))
+    return out
+
+
+def measure(p: Platform, scenario: str, codes: list[str], region: str | None, draws: int, rng: random.Random,
+            pool_size: int) -> dict[str, Any]:
+    # A trade without a region draws nationally; with one, from `region` (or the trade's own).
+    work = trades(p, draws + 3, scenario, rng, pool_size, "330100" if region else None)
+    for instance_id, bidders in work[:3]:  # warm-up: connection pool, statement caches
+        experts.draw_committee(p, STAFF, instance_id, codes, reserves=2, region=region, exclusions=bidders)
+    samples, candidates = [], []
+    for instance_id, bidders in work[3:]:
+        started = time.perf_counter()
+        experts.draw_committee(p, STAFF, instance_id, codes, reserves=2, region=region, exclusions=bidders)
+        samples.append((time.perf_counter() - started) * 1000)
+        with p.db.sessions() as session:
+            count = session.scalar(select(ExpertDraw.candidate_count).join(
+                ExpertCommittee, ExpertCommittee.id == ExpertDraw.committee_id).where(
+                ExpertCommittee.instance_id == instance_id))
+            candidates.append(int(count or 0))
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {"scenario": scenario, "codes": codes, "region": region, "draws": len(samples),
+            "candidates_median": int(statistics.median(candidates)),
+            "p50_ms": round(cuts[49], 2), "p90_ms": round(cuts[89], 2), "p99_ms": round(cuts[98], 2),
+            "max_ms": round(max(samples), 2), "mean_ms": round(statistics.fmean(samples), 2)}
+
+
+def run(kind: str, count: int, draws: int) -> dict[str, Any]:
+    rng = random.Random(20261201)
+    with database(kind) as (url, description):
+        upgrade(url)
+        p = Platform.build(Config(database_url=url, fake_clock=True))
+        try:
+            p.clock.set(NOW)
+            definitions.deploy_bytes(p, BPMN.encode(), SYSTEM)
+            started = time.perf_counter()
+            seed(p, count, rng)
+            seeded = time.perf_counter() - started
+            print(f"{description}: seeded {count:,} experts in {seeded:.1f} s", flush=True)
+            results = [measure(p, "typical", CODES[:2], "330000", draws, rng, count),
+                       measure(p, "broad", [COMMON], None, draws, rng, count)]
+        finally:
+            p.dispose()
+    for r in results:
+        print(f"  {r['scenario']:8} candidates ~{r['candidates_median']:>6,}  p50 {r['p50_ms']:7.2f} ms  "
+              f"p90 {r['p90_ms']:7.2f}  p99 {r['p99_ms']:7.2f}  max {r['max_ms']:7.2f}  ({r['draws']} draws)",
+              flush=True)
+    return {"backend": description, "experts": count, "seed_seconds": round(seeded, 1), "results": results}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="sqlite", help="sqlite, postgresql, or both comma-separated")
+    parser.add_argument("--experts", type=int, default=100_000)
+    parser.add_argument("--draws", type=int, default=50)
+    parser.add_argument("--json", action="store_true", help="print the results as one JSON document at the end")
+    args = parser.parse_args(argv)
+    runs = [run(kind.strip(), args.experts, args.draws) for kind in args.db.split(",") if kind.strip()]
+    if args.json:
+        print(json.dumps({"date": datetime.now(UTC).isoformat(timespec="minutes"),
+                          "machine": f"{os.cpu_count()} CPU, {py_platform.platform()}",
+                          "python": py_platform.python_version(), "runs": runs}, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,275 @@
+"""The expert pool (评标专家库): register experts, their availability and blacklisting, and the draw's query."""
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, String, cast, func, select, update
+from sqlalchemy.orm import Session
+
+from domain.access import Actor, is_valid_region, region_prefix
+from domain.errors import Conflict, Forbidden, Invalid, NotFound
+from persistence.models import User
+from persistence.models_experts import Expert, ExpertSpecialty, ExpertUnavailability
+from services import audit
+from services.platform import Platform
+from trading import uscc
+
+MANAGERS = ("admin", "staff")
+READERS = ("admin", "staff", "supervisor")
+SPECIALTY = re.compile(r"^[A-Z][0-9]{2,12}$")
+_ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def create_expert(p: Platform, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    """Register an expert in the pool (admin, staff of the expert's region)."""
+    _require(actor, MANAGERS, "只有管理员或交易中心工作人员可以管理专家库")
+    name = str(data.get("name") or "").strip()
+    if not name or len(name) > 50:
+        raise Invalid("专家姓名必填，最长 50 个字符", [{"field": "name", "message": "必填"}])
+    id_number = clean_id_number(data.get("id_number"))
+    region = str(data.get("region") or "").strip()
+    if not is_valid_region(region):
+        raise Invalid("行政区划代码不合法", [{"field": "region", "message": "应为 6 位数字，如 330100"}])
+    if not actor.covers(region):
+        raise Forbidden(f"无权在区域 {region} 登记专家")
+    codes = clean_codes(data.get("specialties"))
+    employer = uscc.clean(str(data["employer_uscc"]), "employer_uscc") if data.get("employer_uscc") else None
+    username = str(data.get("username") or "").strip() or None
+    available = data.get("available", True)
+    if not isinstance(available, bool):
+        raise Invalid("available 必须是布尔值")
+
+    def use_case(session: Session) -> dict[str, Any]:
+        if session.scalar(select(Expert.id).where(Expert.id_number_hash == hash_id_number(id_number))):
+            raise Conflict("该身份证号码的专家已在专家库中")
+        if username is not None:
+            _check_username(session, username)
+        now = p.clock.now()
+        expert = Expert(name=name, id_number_hash=hash_id_number(id_number), id_number_masked=mask_id_number(id_number),
+                        region=region, employer_uscc=employer, username=username, available=available,
+                        blacklisted=False, created_at=now, updated_at=now)
+        session.add(expert)
+        session.flush()
+        session.add_all(ExpertSpecialty(expert_id=expert.id, code=code, region=region, active=available)
+                        for code in codes)
+        audit.append(session, audit.PLATFORM_CHAIN, "experts.registered", actor, now,
+                     {"expert_id": expert.id, "region": region, "specialties": codes})
+        return expert_view(session, expert)
+
+    return p.db.run(use_case)  # type: ignore[no-any-return]
+
+
+def get_expert(p: Platform, actor: Actor, expert_id: int) -> dict[str, Any]:
+    """One expert with specialties and unavailable periods (admin, staff, supervisor)."""
+    _require(actor, READERS, "无权查看专家库")
+    with p.db.sessions() as session:
+        return expert_view(session, _load(session, actor, expert_id))
+
+
+def list_experts(p: Platform, actor: Actor, specialty: str | None = None, region: str | None = None,
+                 page: int = 1, per_page: int = 50) -> dict[str, Any]:
+    """A page of the pool in the caller's region, optionally by specialty code and region."""
+    _require(actor, READERS, "无权查看专家库")
+    query = select(Expert)
+    if specialty:
+        query = query.join(ExpertSpecialty, ExpertSpecialty.expert_id == Expert.id).where(
+            ExpertSpecialty.code == specialty.strip().upper())
+    for scope in (region, actor.region):
+        if scope:
+            low, high = region_range(scope)
+            query = query.where(Expert.region.between(low, high))
+    with p.db.sessions() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(Expert.id).offset((page - 1) * per_page).limit(per_page))
+        return {"items": [expert_view(session, e) for e in rows], "page": page, "per_page": per_page,
+                "total": total}
+
+
+def set_availability(p: Platform, actor: Actor, expert_id: int, available: bool | None,
+                     periods: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """Switch an expert on or off and/or replace their unavailable periods (inclusive dates)."""
+    _require(actor, MANAGERS, "只有管理员或交易中心工作人员可以管理专家库")
+    if available is not None and not isinstance(available, bool):
+        raise Invalid("available 必须是布尔值")
+    spans = None if periods is None else [_period(item) for item in periods]
+
+    def use_case(session: Session) -> dict[str, Any]:
+        expert = _load(session, actor, expert_id)
+        now = p.clock.now()
+        if available is not None:
+            expert.available = available
+        if spans is not None:
+            for old in session.scalars(select(ExpertUnavailability).where(
+                    ExpertUnavailability.expert_id == expert.id)):
+                session.delete(old)
+            session.add_all(ExpertUnavailability(expert_id=expert.id, starts_on=s, ends_on=e, reason=r)
+                            for s, e, r in spans)
+        expert.updated_at = now
+        _sync(session, expert)
+        audit.append(session, audit.PLATFORM_CHAIN, "experts.availability", actor, now, {
+            "expert_id": expert.id, "available": expert.available,
+            "periods": None if spans is None else [[s.isoformat(), e.isoformat()] for s, e, _ in spans]})
+        return expert_view(session, expert)
+
+    return p.db.run(use_case)  # type: ignore[no-any-return]
+
+
+def set_blacklist(p: Platform, actor: Actor, expert_id: int, blacklisted: bool, reason: str | None) -> dict[str, Any]:
+    """Put an expert on the blacklist with a reason, or lift it; a blacklisted expert is never drawn."""
+    _require(actor, MANAGERS, "只有管理员或交易中心工作人员可以管理专家库")
+    reason = (reason or "").strip() or None
+    if blacklisted and not reason:
+        raise Invalid("列入黑名单必须说明理由", [{"field": "reason", "message": "必填"}])
+
+    def use_case(session: Session) -> dict[str, Any]:
+        expert = _load(session, actor, expert_id)
+        now = p.clock.now()
+        expert.blacklisted, expert.blacklist_reason, expert.updated_at = blacklisted, reason, now
+        _sync(session, expert)
+        audit.append(session, audit.PLATFORM_CHAIN, "experts.blacklisted" if blacklisted else "experts.unblacklisted",
+                     actor, now, {"expert_id": expert.id, "reason": reason})
+        return expert_view(session, expert)
+
+    return p.db.run(use_case)  # type: ignore[no-any-return]
+
+
+# --- the draw's query ---------------------------------------------------------------------------------
+
+
+def candidates(session: Session, codes: list[str], region: str | None) -> list[int]:
+    """Ids of the active experts with any of the specialty codes, in the region (and its subdivisions)."""
+    # One range scan of ix_expert_specialties_code per code, answered from the index alone.
+    query = select(ExpertSpecialty.expert_id).where(ExpertSpecialty.code.in_(codes),
+                                                    ExpertSpecialty.active.is_(True))
+    if region:
+        low, high = region_range(region)
+        query = query.where(ExpertSpecialty.region.between(low, high))
+    if len(codes) > 1:
+        query = query.distinct()
+    return _ids(session, query)
+
+
+def unavailable_on(session: Session, day: date) -> set[int]:
+    """Experts with an unavailable period covering the day (periods ended earlier are never read)."""
+    return set(_ids(session, select(ExpertUnavailability.expert_id).where(
+        ExpertUnavailability.ends_on >= day, ExpertUnavailability.starts_on <= day)))
+
+
+def employed_by(session: Session, employers: list[str]) -> set[int]:
+    """Experts whose employer is one of the organisations (bidders, the purchaser)."""
+    if not employers:
+        return set()
+    return set(session.scalars(select(Expert.id).where(Expert.employer_uscc.in_(employers))))
+
+
+def region_range(region: str) -> tuple[str, str]:
+    """A region and its subdivisions as a range of 6-digit codes: 330000 → 330000..339999."""
+    # A range of equal-length digit strings orders the same under every collation, unlike LIKE 'prefix%'.
+    prefix = region_prefix(region)
+    if not prefix.isdigit():
+        raise Invalid(f"行政区划代码不合法：{region}")
+    return prefix.ljust(6, "0"), prefix.ljust(6, "9")
+
+
+# --- values -------------------------------------------------------------------------------------------
+
+
+def clean_codes(value: Any) -> list[str]:
+    """Specialty codes (评标专家专业分类, e.g. A080101): a non-empty list, upper case, without repeats."""
+    if isinstance(value, str):
+        value = [v for v in re.split(r"[,\s]+", value) if v]
+    if not isinstance(value, list) or not value or len(value) > 50:
+        raise Invalid("评标专业代码必须是 1 到 50 个代码的列表", [{"field": "specialties", "message": "如 [\"A080101\"]"}])
+    codes = sorted({str(v).strip().upper() for v in value})
+    bad = [c for c in codes if not SPECIALTY.match(c)]
+    if bad:
+        raise Invalid(f"评标专业代码不合法：{', '.join(bad)}（应为 1 个大写字母加数字，如 A080101）")
+    return codes
+
+
+def clean_id_number(value: Any) -> str:
+    """A resident ID number (GB 11643-1999): 17 digits and the check character."""
+    number = str(value or "").strip().upper()
+    if not _ID_NUMBER.match(number):
+        raise Invalid("身份证号码应为 18 位", [{"field": "id_number", "message": "17 位数字加校验位"}])
+    check = "10X98765432"[sum(int(c) * w for c, w in zip(number[:17], _ID_WEIGHTS, strict=True)) % 11]
+    if number[17] != check:
+        raise Invalid("身份证号码校验位错误", [{"field": "id_number", "message": f"第 18 位应为 {check}"}])
+    return number
+
+
+def hash_id_number(number: str) -> str:
+    """The stored fingerprint of an ID number: enough to refuse a second registration, never shown."""
+    return hashlib.sha256(f"ggzy-expert-id:{number}".encode()).hexdigest()
+
+
+def mask_id_number(number: str) -> str:
+    """330106**********1234 style: region and last four only."""
+    return number[:6] + "*" * 8 + number[-4:]
+
+
+def expert_view(session: Session, expert: Expert) -> dict[str, Any]:
+    """An expert as staff see them (never the ID number itself)."""
+    codes = list(session.scalars(select(ExpertSpecialty.code).where(ExpertSpecialty.expert_id == expert.id)
+                                 .order_by(ExpertSpecialty.code)))
+    periods = session.scalars(select(ExpertUnavailability).where(ExpertUnavailability.expert_id == expert.id)
+                              .order_by(ExpertUnavailability.starts_on))
+    return {
+        "id": expert.id, "name": expert.name, "id_number_masked": expert.id_number_masked, "region": expert.region,
+        "employer_uscc": expert.employer_uscc, "username": expert.username, "specialties": codes,
+        "available": expert.available, "blacklisted": expert.blacklisted, "blacklist_reason": expert.blacklist_reason,
+        "unavailable_periods": [{"starts_on": u.starts_on.isoformat(), "ends_on": u.ends_on.isoformat(),
+                                 "reason": u.reason} for u in periods],
+        "created_at": expert.created_at.isoformat(),
+    }
+
+
+def _ids(session: Session, query: Select[tuple[int]]) -> list[int]:
+    """The query's ids as one comma-joined string: with tens of thousands of candidates, handling a row per
+    id costs several times more than the index scan itself."""
+    subquery = query.subquery()
+    text = session.scalar(select(func.aggregate_strings(cast(subquery.c[0], String), ",")))
+    return [int(i) for i in text.split(",")] if text else []
+
+
+def _sync(session: Session, expert: Expert) -> None:
+    """Copy what the draw filters on into the expert's specialty rows."""
+    session.execute(update(ExpertSpecialty).where(ExpertSpecialty.expert_id == expert.id).values(
+        region=expert.region, active=expert.available and not expert.blacklisted))
+
+
+def _period(item: Any) -> tuple[date, date, str | None]:
+    try:
+        start, end = date.fromisoformat(str(item["starts_on"])), date.fromisoformat(str(item["ends_on"]))
+    except (KeyError, TypeError, ValueError):
+        raise Invalid("不可用时段应为 {starts_on, ends_on}（YYYY-MM-DD）") from None
+    if end < start:
+        raise Invalid(f"不可用时段的结束日期 {end} 早于开始日期 {start}")
+    reason = str(item.get("reason") or "").strip()[:200] or None
+    return start, end, reason
+
+
+def _check_username(session: Session, username: str) -> None:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or "expert" not in user.roles:
+        raise Invalid(f"用户 {username} 不存在或不具有评标专家角色", [{"field": "username", "message": "需为专家用户"}])
+    if session.scalar(select(Expert.id).where(Expert.username == username)) is not None:
+        raise Conflict(f"用户 {username} 已关联其他专家")
+
+
+def _load(session: Session, actor: Actor, expert_id: int) -> Expert:
+    expert = session.get(Expert, expert_id, populate_existing=True)
+    if expert is None:
+        raise NotFound(f"专家 {expert_id} 不存在")
+    if not actor.covers(expert.region):
+        raise Forbidden("无权管理其他区域的专家")
+    return expert
+
+
+def _require(actor: Actor, roles: tuple[str, ...], message: str) -> None:
+    if not actor.has(*roles):
+        raise Forbidden(message)
