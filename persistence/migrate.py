@@ -20,7 +20,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
+def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at url to revision (the latest by default); a no-op when already there."""
     command.upgrade(alembic_config(url), revision)
 
