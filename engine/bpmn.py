@@ -283,6 +283,10 @@ class StepResult:
     user_tasks: list[ReadyTask]
     timers: list[PendingTimer]
     ran: list[tuple[str, str, str]] = field(default_factory=list)  # (task id, element id, name)
+    # What the step's tasks wrote, in the order they completed: parallel branches each carry a copy of the
+    # data, so the platform's view of the variables is built from changes, never from one branch's copy.
+    changed: dict[str, Any] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
 
 
 class Runner:
@@ -313,7 +317,9 @@ class Runner:
             raise _not_ready(task_id)
         task.data.update(data)
         task.run()
-        return self._advance(workflow, [(str(task.id), task.task_spec.bpmn_id, task.task_spec.bpmn_name)])
+        changes = _Changes()
+        changes.note(task)
+        return self._advance(workflow, [(str(task.id), task.task_spec.bpmn_id, task.task_spec.bpmn_name)], changes)
 
     def fire_timers(self, state: dict[str, Any]) -> StepResult:
         """Let every timer due by the platform clock fire, then run on."""
@@ -335,11 +341,14 @@ class Runner:
         workflow.script_engine = _ScriptEngine(self.context)
         return workflow
 
-    def _advance(self, workflow: BpmnWorkflow, ran: list[tuple[str, str, str]]) -> StepResult:
+    def _advance(self, workflow: BpmnWorkflow, ran: list[tuple[str, str, str]],
+                 changes: _Changes | None = None) -> StepResult:
         observed: dict[UUID, tuple[str, str, str]] = {}
+        changes = changes or _Changes()
 
         def note(task: Any) -> None:
             observed[task.id] = (str(task.id), task.task_spec.bpmn_id or "", task.task_spec.bpmn_name or "")
+            changes.note(task)
 
         count = 0
         try:
@@ -358,7 +367,9 @@ class Runner:
             raise ScriptError(f"流程执行失败（{element}）：{exc}", {"element_id": element}) from exc
         prune(workflow)
         ran = ran + [v for v in observed.values() if v[1]]
-        return self._result(workflow, ran)
+        result = self._result(workflow, ran)
+        result.changed, result.removed = changes.updates, changes.deletions
+        return result
 
     def _result(self, workflow: BpmnWorkflow, ran: list[tuple[str, str, str]]) -> StepResult:
         state = SERIALIZER.to_dict(workflow)
@@ -373,6 +384,25 @@ class Runner:
             timers=[] if completed else _pending_timers(workflow),
             ran=ran,
         )
+
+
+class _Changes:
+    """Accumulates what completed tasks changed relative to their parents, in completion order."""
+
+    def __init__(self) -> None:
+        self.updates: dict[str, Any] = {}
+        self.deletions: set[str] = set()
+
+    def note(self, task: Any) -> None:
+        base = task.parent.data if task.parent is not None else {}
+        for key, value in task.data.items():
+            if key != FORKS and (key not in base or base[key] != value):
+                self.updates[key] = value
+                self.deletions.discard(key)
+        for key in base:
+            if key != FORKS and key not in task.data:
+                self.deletions.add(key)
+                self.updates.pop(key, None)
 
 
 def _not_ready(task_id: str) -> Exception:

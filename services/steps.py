@@ -94,7 +94,8 @@ def apply(
 ) -> None:
     """Store the engine's new state and bring the task queue, timers and audit chain in step with it."""
     instance.state = result.state
-    instance.variables = result.variables
+    merged = {**instance.variables, **result.changed}
+    instance.variables = {k: v for k, v in merged.items() if k not in result.removed}
     instance.updated_at = now
     if instance.status == "running" and result.status != "running":
         instance.status = result.status
