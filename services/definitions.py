@@ -82,7 +82,7 @@ def check(session: Session, parsed: ParsedDefinition) -> list[dict[str, Any]]:
                 errors.append(_err(element.id, f"未知的平台服务 {element.service!r}"))
     checker = static_checker()
     for element_id, mode, source in parsed.expressions:
-        for message in checker.check(source, mode):
+        for message in checker.check(source, "exec" if mode == "exec" else "eval"):
             errors.append(_err(element_id, f"脚本/表达式不安全或有误：{message}"))
     return errors
 

@@ -243,9 +243,21 @@ def qualify_bidders_task(call: ServiceCall) -> dict[str, Any]:
     required = _required(call.data, lot)
     if required is None:
         raise Invalid("招标文件未设置投标保证金金额（变量 bond_amount）")
-    rows = call.session.scalars(select(Deposit).where(
-        Deposit.instance_id == call.instance.id, Deposit.lot == lot))
+    rows = list(call.session.scalars(select(Deposit).where(
+        Deposit.instance_id == call.instance.id, Deposit.lot == lot)))
+    if _has_sealed_bids(call.session, call.instance.id, lot):
+        # A bond counts only for a bidder whose bid is still in the competition (opened and decrypted).
+        from services.trading.bids import valid_bidders
+
+        valid = set(valid_bidders(call.session, call.instance.id, lot))
+        rows = [d for d in rows if d.bidder_uscc in valid]
     return {"deposit_ok_count": sum(1 for d in rows if _ok(d, required))}
+
+
+def _has_sealed_bids(session: Any, instance_id: str, lot: str) -> bool:
+    from persistence.models_bids import Bid
+
+    return session.scalar(select(Bid.id).where(Bid.instance_id == instance_id, Bid.lot == lot).limit(1)) is not None
 
 
 @service_task("deposits.schedule_refunds", "安排保证金退还")
