@@ -1,11 +1,15 @@
 """Bearer-token authentication and role checks at the HTTP edge."""
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import replace
+
 from flask import current_app, g, request
 
 from domain.access import Actor
 from domain.errors import Forbidden
-from services.users import authenticate
+from services.users import authenticate, hash_token
 
 
 def platform():  # type: ignore[no-untyped-def]
@@ -20,9 +24,42 @@ def actor() -> Actor:
         return cached
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    key = hash_token(token) if token else None
+    cached_actor = _TOKENS.get(key) if key else None
+    if cached_actor is not None:
+        g.actor = replace(cached_actor, ip=request.remote_addr)
+        return g.actor
     with platform().db.sessions() as session:
         g.actor = authenticate(session, token, request.remote_addr)
+    if key:
+        _TOKENS.put(key, g.actor)
     return g.actor
+
+
+class _TokenCache:
+    """Actors by token hash for a few seconds: saves a database round trip on every request."""
+
+    TTL = 10.0
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Actor]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Actor | None:
+        with self._lock:
+            entry = self._entries.get(token)
+        if entry is None or time.monotonic() - entry[0] > self.TTL:
+            return None
+        return entry[1]
+
+    def put(self, token: str, found: Actor) -> None:
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[token] = (time.monotonic(), found)
+
+
+_TOKENS = _TokenCache()
 
 
 def require(*roles: str) -> Actor:

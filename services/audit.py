@@ -18,11 +18,16 @@ PLATFORM_CHAIN = "platform"
 def append(session: Session, instance_id: str, type_: str, actor: Actor | None, at: datetime,
            data: dict[str, Any] | None = None) -> Event:
     """Add the next link of an instance's chain (the caller holds the instance's lock)."""
-    last = session.scalars(
-        select(Event).where(Event.instance_id == instance_id).order_by(Event.seq.desc()).limit(1)
-    ).first()
-    seq = last.seq + 1 if last else 1
-    prev = last.hash if last else GENESIS
+    # The chain's head is read once per transaction and then kept in the session: a step appends several
+    # events, and the caller's lock on the instance keeps the head from moving under us.
+    heads: dict[str, tuple[int, str]] = session.info.setdefault("audit_heads", {})
+    if instance_id not in heads:
+        last = session.execute(
+            select(Event.seq, Event.hash).where(Event.instance_id == instance_id).order_by(Event.seq.desc()).limit(1)
+        ).first()
+        heads[instance_id] = (last[0], last[1]) if last else (0, GENESIS)
+    seq, prev = heads[instance_id]
+    seq += 1
     clean = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
     username = actor.username if actor else None
     ip = actor.ip if actor else None
@@ -31,7 +36,7 @@ def append(session: Session, instance_id: str, type_: str, actor: Actor | None, 
         prev_hash=prev, hash=event_hash(prev, instance_id, seq, at, type_, username, ip, clean),
     )
     session.add(event)
-    session.flush()
+    heads[instance_id] = (seq, event.hash)
     return event
 
 

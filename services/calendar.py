@@ -51,6 +51,19 @@ def load(session: Session) -> WorkingCalendar:
     return calendar
 
 
+class LazyCalendar:
+    """The calendar, read from the database only if a rule is actually checked."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._calendar: WorkingCalendar | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._calendar is None:
+            self._calendar = load(self._session)
+        return getattr(self._calendar, name)
+
+
 def put_year(p: Platform, year: int, holidays: list[str], workdays: list[str]) -> dict[str, Any]:
     """Publish or replace a year's holiday schedule (admin)."""
     if not 1949 <= year <= 2200:

@@ -70,7 +70,7 @@ def _validate_start(session: Session, compiled: steps.CompiledDefinition, variab
             form = latest_form(session, element["form_key"])
             if form is None:
                 raise Invalid(f"开始表单 {element['form_key']} 未部署")
-            return forms.validate(form.schema, variables, calendar=calendar_service.load(session))
+            return forms.validate(form.schema, variables, calendar=calendar_service.LazyCalendar(session))
     return variables
 
 

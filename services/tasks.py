@@ -111,7 +111,7 @@ def complete(p: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> d
             if form is None:
                 raise NotFound(f"表单 {task.form_key} 未部署")
             clean = forms.validate(form.schema, data, context=instance.variables,
-                                   calendar=calendar_service.load(session))
+                                   calendar=calendar_service.LazyCalendar(session))
         now = p.clock.now()
         compiled = steps.definition(session, instance.definition_id)
         result = steps.runner(p, session, compiled, instance, actor, now).complete(instance.state, task.id, clean)
