@@ -36,7 +36,7 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/mypy --explicit-package-bases .
+	$(BIN)/mypy --explicit-package-bases api services engine domain persistence workers ggzy trading
 
 bench: venv
 	$(BIN)/python bench/engine.py

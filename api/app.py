@@ -1,14 +1,13 @@
 """The Flask application factory."""
 from __future__ import annotations
 
+import importlib
 import logging
+import pkgutil
 from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
-
-import importlib
-import pkgutil
 
 from api import errors, resources
 from ggzy.config import Config

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 GENESIS = "0" * 64
@@ -25,7 +25,7 @@ def event_hash(
             "prev": prev_hash,
             "instance": instance_id,
             "seq": seq,
-            "at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+            "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
             "type": type_,
             "actor": actor,
             "ip": client_ip,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine, select
 from sqlalchemy.pool import StaticPool
@@ -33,7 +33,7 @@ class Clock:
 
     def now(self) -> datetime:
         """The current platform time, aware, in UTC."""
-        real = datetime.now(timezone.utc)
+        real = datetime.now(UTC)
         if not self.fake:
             return real
         return real + timedelta(seconds=self._current_offset())
@@ -42,7 +42,7 @@ class Clock:
         """Move the fake clock to `when`; time keeps flowing from there."""
         if not self.fake:
             raise NotFound("未启用模拟时钟 (GGZY_FAKE_CLOCK)")
-        offset = (when - datetime.now(timezone.utc)).total_seconds()
+        offset = (when - datetime.now(UTC)).total_seconds()
         with self.db.unit_of_work() as session:
             row = session.get(Setting, _KEY)
             if row is None:

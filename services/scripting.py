@@ -1,8 +1,9 @@
 """Sandboxed scripts for the engine, with the deadline helpers bound to the platform calendar."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain import statutes

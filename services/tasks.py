@@ -13,7 +13,8 @@ from persistence.models import ProcessInstance, Task
 from services import audit, steps
 from services import calendar as calendar_service
 from services.forms import latest as latest_form
-from services.instances import view as instance_view, task_view
+from services.instances import task_view
+from services.instances import view as instance_view
 from services.platform import Platform
 
 TASK_STATUSES = ("ready", "completed", "cancelled")

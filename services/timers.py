@@ -39,7 +39,7 @@ def fire_instance(p: Platform, instance_id: str) -> int:
         return p.db.run(_fire, p, instance_id)
     except (SQLAlchemyError, Conflict):
         raise  # the database or a concurrent step, not the instance: the next scan retries
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any other failure is the instance's, see below
         # A broken script, expression or model: the instance cannot go on by itself, so it is marked
         # failed (in its own transaction) rather than retried on every scan.
         message = exc.message if isinstance(exc, DomainError) else f"{exc.__class__.__name__}: {exc}"

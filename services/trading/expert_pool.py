@@ -228,7 +228,7 @@ def expert_view(session: Session, expert: Expert) -> dict[str, Any]:
     }
 
 
-def _ids(session: Session, query: Select[tuple[int]]) -> list[int]:
+def _ids(session: Session, query: Select[Any]) -> list[int]:
     """The query's ids as one comma-joined string: with tens of thousands of candidates, handling a row per
     id costs several times more than the index scan itself."""
     subquery = query.subquery()

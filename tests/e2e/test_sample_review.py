@@ -156,7 +156,7 @@ def start_instance(http: Any, users: dict[str, dict[str, str]], business_key: st
 def events(http: Any, who: dict[str, str], instance_id: str) -> list[dict[str, Any]]:
     out = call(http, "GET", f"/api/v1/process-instances/{instance_id}/events", who)
     assert [e["seq"] for e in out] == list(range(1, len(out) + 1))
-    for prev, event in zip(out, out[1:]):
+    for prev, event in zip(out, out[1:], strict=False):
         assert event["prev_hash"] == prev["hash"]
     return out
 

@@ -40,7 +40,7 @@ def test_alerts_are_listed_by_region(platform, start_trade):
     hangzhou, ningbo, nanjing = (start_trade(region=r) for r in ("330100", "330200", "320100"))
     ids = {r: _raise(platform, t, r)[0] for r, t in (("330100", hangzhou), ("330200", ningbo),
                                                        ("320100", nanjing))}
-    listed = lambda actor, **q: {a["id"] for a in alerts.list_alerts(platform, actor, **q)}
+    listed = lambda actor, **q: {a["id"] for a in alerts.list_alerts(platform, actor, **q)}  # noqa: E731
     assert listed(Actor("st", frozenset({"staff"}), "330100")) == {ids["330100"]}
     assert listed(sup("330000")) == {ids["330100"], ids["330200"]}
     assert listed(sup()) == set(ids.values())

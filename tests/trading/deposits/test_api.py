@@ -61,7 +61,7 @@ def test_malformed_payments_are_refused(client, trade, staff):
 def test_listing_staff_supervisor_and_bidders(client, trade, staff, make_user):
     for n in (1, 2):
         _post(client, trade, staff, payment(n))
-    listed = lambda h: client.get(f"{API}/trades/{trade}/deposits", headers=h)
+    listed = lambda h: client.get(f"{API}/trades/{trade}/deposits", headers=h)  # noqa: E731
     assert len(listed(staff).get_json()) == 2
     assert len(listed(make_user("supervisor", region="330000")).get_json()) == 2
     own = listed(make_user("bidder", org=uscc(2))).get_json()
