@@ -288,7 +288,15 @@ def _open_trade(session: Session, p: Platform, instance: ProcessInstance, now: d
     rules.require_open(deadline, now, p.tz, doing)
     if screen:
         _require_not_blacklisted(session, org, now)
+        _require_prequalified(instance, org)
     return deadline
+
+
+def _require_prequalified(instance: ProcessInstance, org: str) -> None:
+    """After prequalification only the applicants that passed may bid (招标投标法实施条例 第十九条)."""
+    qualified = instance.variables.get("qualified_usccs")
+    if instance.variables.get("prequalification") and isinstance(qualified, list) and org not in qualified:
+        raise Forbidden(f"{org} 未通过资格预审，不得递交投标文件（《招标投标法实施条例》第十九条）")
 
 
 def _require_not_blacklisted(session: Session, org: str, now: datetime) -> None:

@@ -52,6 +52,11 @@ def open_evaluation(p: Platform, actor: Actor, instance_id: str, method: str, cr
 
     def use_case(session: Session) -> dict[str, Any]:
         instance = _instance(session, actor, instance_id, lock=True)
+        declared = instance.variables.get("evaluation_method")
+        if declared and declared != method:
+            # The committee evaluates by the method the tender documents published (TBR 49), not another.
+            raise Invalid(f"评标办法须与招标文件一致：{rules.METHODS.get(declared, declared)}",
+                          [{"field": "method", "message": f"招标文件规定的评标办法为 {declared}"}])
         committee = session.scalar(select(ExpertCommittee).where(ExpertCommittee.instance_id == instance.id,
                                                                  ExpertCommittee.lot == lot))
         if committee is None:

@@ -248,6 +248,11 @@ class Run:
     def evaluate(self, offers: dict[str, tuple[int, int]]) -> list[int]:
         """Form the committee, open the composite evaluation and let each expert score: {uscc: (price, technical)}."""
         members = self.confirm_committee()
+        # the tender notice published 综合评分法: another method is refused (TBR 49)
+        refused = self.call("POST", f"/api/v1/trades/{self.id}/evaluation", "staff", {
+            "method": "lowest_evaluated_price", "criteria": [],
+            "bidders": [{"uscc": org, "price": price} for org, (price, _) in offers.items()]}, expect=422)
+        assert "评标办法须与招标文件一致" in refused["message"]
         self.call("POST", f"/api/v1/trades/{self.id}/evaluation", "staff", {
             "method": "composite", "criteria": [TECHNICAL, PRICE],
             "bidders": [{"uscc": org, "price": price} for org, (price, _) in offers.items()]}, expect=201)

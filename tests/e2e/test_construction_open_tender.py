@@ -183,7 +183,9 @@ def test_prequalification_branch(run: Run) -> None:
 
     view = run.advance("2026-03-12T17:00:01+08:00", "资格预审评审")
     assert run.task("资格预审评审", view)["role"] == "agency"
+    qualified, outsider = [run.bidder() for _ in range(4)], run.bidder()
     view = run.complete("资格预审评审", "agency", {"applicants_count": 6, "qualified_count": 4,
+                                             "qualified_usccs": [b.org for b in qualified],
                                              "results_notified_on": "2026-03-13"})
     assert view["variables"]["prequal_passed"] is True and names(view) == ["发布招标公告"]
     # invitations from 03-13: cons.bid_period needs the deadline on 04-02 or later
@@ -193,6 +195,11 @@ def test_prequalification_branch(run: Run) -> None:
     assert refused["rule"] == "cons.bid_period"
     view = run.publish(docs_issued_on="2026-03-13", doc_sale_end="2026-03-18", bid_deadline="2026-04-02T09:30:00+08:00")
     assert timers(view) == [("Boundary_BidDeadline", "cons.bid_period", due("2026-04-02T09:30:00"))]
+    # only applicants that passed prequalification may bid (TBR 19)
+    run.set_clock("2026-03-20T10:00:00+08:00")
+    refused = run.bid(outsider, expect=403)
+    assert "未通过资格预审" in refused["message"]
+    run.bid(qualified[0])
 
     # fewer than three qualified applicants: the tender starts again (TBR 19)
     run.set_clock(START)
