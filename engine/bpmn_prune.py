@@ -32,6 +32,15 @@ def prune(workflow: Any) -> None:
             del workflow.subprocesses[sp_id]
 
 
+def _live_children(tasks: dict[Any, Any], task: Any) -> list[Any]:
+    """A started loop or multi-instance task needs its unfinished children and the one merged last (its
+    completion condition reads it); the instances finished before are merged into its data already."""
+    children = [tasks[c] for c in task._children if c in tasks]
+    finished = [c for c in children if c.has_state(TaskState.FINISHED_MASK)]
+    newest = max(finished, key=lambda c: c.last_state_change, default=None)
+    return [c.id for c in children if c is newest or not c.has_state(TaskState.FINISHED_MASK)]
+
+
 def _prune_one(wf: Any) -> None:
     tasks = wf.tasks
     root = wf.task_tree
@@ -53,7 +62,7 @@ def _prune_one(wf: Any) -> None:
             if task._parent is not None:
                 keep.add(task._parent)
             if task.state == TaskState.STARTED:
-                keep.update(task._children)
+                keep.update(_live_children(tasks, task))
     if wf.last_task is not None:
         keep.add(wf.last_task.id)
     if len(keep) == len(tasks):
