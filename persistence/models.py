@@ -111,6 +111,9 @@ class ProcessInstance(Base):
     variables: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    # The audit chain's head, so that cutting events off the end of the chain is detected too.
+    event_seq: Mapped[int | None] = mapped_column(Integer)
+    event_head: Mapped[str | None] = mapped_column(String(64))
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime]

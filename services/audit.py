@@ -5,12 +5,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from domain.access import Actor
 from domain.audit import GENESIS, event_hash
-from persistence.models import Event
+from persistence.models import Event, ProcessInstance
 
 PLATFORM_CHAIN = "platform"
 
@@ -40,6 +40,17 @@ def append(session: Session, instance_id: str, type_: str, actor: Actor | None, 
     return event
 
 
+@event.listens_for(Session, "before_commit")
+def _store_heads(session: Session) -> None:
+    """Write each instance chain's new head once per transaction, just before it commits."""
+    heads = session.info.pop("audit_heads", {})
+    for instance_id, (seq, head) in heads.items():
+        if instance_id != PLATFORM_CHAIN:
+            session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+                            .values(event_seq=seq, event_head=head)
+                            .execution_options(synchronize_session=False))
+
+
 def verify(session: Session, instance_id: str | None = None) -> tuple[int, dict[str, Any] | None]:
     """Recompute every chain (or one); return (events checked, first broken link or None)."""
     query = select(Event).order_by(Event.instance_id, Event.seq)
@@ -62,6 +73,16 @@ def verify(session: Session, instance_id: str | None = None) -> tuple[int, dict[
             return checked, {"instance_id": event.instance_id, "seq": event.seq, "problem": problem}
         checked += 1
         prev, expected_seq = event.hash, expected_seq + 1
+    heads = select(ProcessInstance.id, ProcessInstance.event_seq, ProcessInstance.event_head).where(
+        ProcessInstance.event_seq.is_not(None))
+    if instance_id:
+        heads = heads.where(ProcessInstance.id == instance_id)
+    for found_id, seq, head in session.execute(heads):
+        last = session.execute(select(Event.seq, Event.hash).where(Event.instance_id == found_id)
+                               .order_by(Event.seq.desc()).limit(1)).first()
+        if last is None or (last[0], last[1]) != (seq, head):
+            return checked, {"instance_id": found_id, "seq": seq,
+                             "problem": "事件链末尾与流程实例记录的链头不一致（末尾事件被删除或替换）"}
     return checked, None
 
 
