@@ -26,13 +26,9 @@ import json
 import os
 import platform as py_platform
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -40,9 +36,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, make_url, pool, select, text  # noqa: E402
-from sqlalchemy.exc import OperationalError  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
 
+from bench import benchdb  # noqa: E402
 from domain.access import SYSTEM, Actor  # noqa: E402
 from ggzy.config import Config  # noqa: E402
 from persistence.migrate import upgrade  # noqa: E402
@@ -59,9 +55,6 @@ from services.platform import Platform  # noqa: E402
 from services.trading import experts  # noqa: E402
 from trading.uscc import check_character  # noqa: E402
 
-PG_ADMIN_CANDIDATES = tuple(
-    f"postgresql+psycopg://{user}@127.0.0.1:5432/{db}" for user in ("postgres", "root") for db in ("test", "postgres")
-)
 EVALUATION_DAY = date(2026, 12, 3)
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 STAFF = Actor("bench-staff", frozenset({"staff"}))
@@ -86,50 +79,9 @@ def uscc(n: int) -> str:
     return body + check_character(body)
 
 
-@contextmanager
-def database(kind: str) -> Iterator[tuple[str, str]]:
-    """A fresh empty database; yields (url, description) and removes it afterwards."""
-    if kind == "sqlite":
-        import sqlite3
-
-        folder = tempfile.mkdtemp(prefix="ggzy-bench-experts-")
-        try:
-            yield f"sqlite:///{folder}/bench.sqlite3", f"SQLite {sqlite3.sqlite_version} (file, WAL)"
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    admin = _pg_admin_url()
-    name = f"ggzy_bench_experts_{os.getpid()}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            connection.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
-            version = connection.execute(text("SHOW server_version")).scalar()
-        yield (make_url(admin).set(database=name).render_as_string(hide_password=False),
-               f"PostgreSQL {version} (127.0.0.1, psycopg 3)")
-    finally:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-
-def _pg_admin_url() -> str:
-    candidates = [os.environ["GGZY_BENCH_POSTGRES_URL"]] if os.environ.get("GGZY_BENCH_POSTGRES_URL") else []
-    for url in [*candidates, *PG_ADMIN_CANDIDATES]:
-        engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool,
-                               connect_args={"connect_timeout": 3})
-        try:
-            with engine.connect() as connection:
-                if connection.execute(text(
-                        "SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user")).scalar():
-                    return url
-        except OperationalError:
-            continue
-        finally:
-            engine.dispose()
-    raise SystemExit("PostgreSQL is not reachable on 127.0.0.1:5432 as postgres or root "
-                     "(set GGZY_BENCH_POSTGRES_URL to a URL allowed to CREATE DATABASE)")
+def database(kind: str) -> Any:
+    """A fresh empty database for this bench (bench/benchdb.py)."""
+    return benchdb.database(kind, prefix="ggzy_bench_experts")
 
 
 def seed(p: Platform, count: int, rng: random.Random) -> None:
