@@ -38,7 +38,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 # This file is named engine.py: keep its own folder off sys.path, or `import engine` would import it.
@@ -342,16 +342,14 @@ def database(kind: str) -> Any:
 # ---------------------------------------------------------------- HTTP clients
 
 
-class Client:
+class Client(Protocol):
     """POST JSON and get (status, JSON) back; the timed part is the whole request."""
 
-    name = ""
+    name: str
 
-    def post(self, path: str, body: dict[str, Any], token: str) -> tuple[int, Any]:
-        raise NotImplementedError
+    def post(self, path: str, body: dict[str, Any], token: str) -> tuple[int, Any]: ...
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None: ...
 
 
 class FlaskClient(Client):
@@ -584,13 +582,11 @@ def http_level(kind: str, sizes: list[int], samples: int, rounds: int, server: b
 
 def machine() -> dict[str, Any]:
     cpu = "unknown"
-    try:
+    with suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    except OSError:
-        pass
     from importlib.metadata import version
 
     return {"nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),

@@ -5,7 +5,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from domain.access import Actor
@@ -40,7 +41,7 @@ def append(session: Session, instance_id: str, type_: str, actor: Actor | None, 
     return event
 
 
-@event.listens_for(Session, "before_commit")
+@sa_event.listens_for(Session, "before_commit")
 def _store_heads(session: Session) -> None:
     """Write each instance chain's new head once per transaction, just before it commits."""
     heads = session.info.pop("audit_heads", {})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from contextlib import suppress
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -52,10 +53,8 @@ def deploy(session: Session, data: bytes, actor: Actor | None, now: Any) -> tupl
 
 def _as_text(data: bytes) -> str:
     """The XML as UTF-8 text; files saved as GBK by Chinese Windows tools are converted, declaration too."""
-    try:
+    with suppress(UnicodeDecodeError):
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
     match = re.match(rb"""<\?xml[^>]*encoding=["']([A-Za-z0-9_\-]+)["']""", data)
     encoding = match.group(1).decode("ascii") if match else "gb18030"
     text = data.decode(encoding if encoding.lower() not in ("gbk", "gb2312") else "gb18030")

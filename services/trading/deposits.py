@@ -82,12 +82,10 @@ def list_deposits(p: Platform, actor: Actor, instance_id: str, lot: str | None =
         if instance is None:
             raise NotFound(f"交易 {instance_id} 不存在")
         query = select(Deposit).where(Deposit.instance_id == instance_id)
-        if actor.has(*OVERSEERS) and actor.covers(instance.region):
-            pass
-        elif actor.has("bidder") and actor.org:
-            query = query.where(Deposit.bidder_uscc == actor.org)
-        else:
-            raise Forbidden("无权查看该交易的保证金")
+        if not (actor.has(*OVERSEERS) and actor.covers(instance.region)):
+            if not (actor.has("bidder") and actor.org):
+                raise Forbidden("无权查看该交易的保证金")
+            query = query.where(Deposit.bidder_uscc == actor.org)  # a bidder sees its own deposits only
         if lot:
             query = query.where(Deposit.lot == lot)
         rows = session.scalars(query.order_by(Deposit.lot, Deposit.paid_at, Deposit.id)).all()

@@ -1,6 +1,7 @@
 """Timers through a real Celery worker with embedded beat on Redis (`ggzy worker`)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -77,14 +78,10 @@ def worker(db_url: str, celery_client: Celery, tmp_path: Path) -> Iterator[subpr
         yield proc
     finally:
         proc.terminate()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
-        try:  # the embedded beat is a child process; never leave it behind
+        with contextlib.suppress(ProcessLookupError):  # the embedded beat is a child process; never leave it behind
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=5)
 
 
