@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from domain import forms
-from domain.access import Actor, is_valid_region
+from domain.access import Actor, is_valid_region, region_prefix
 from domain.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from persistence.models import Event, ProcessInstance, Task, Timer
 from services import audit, steps
@@ -97,8 +97,6 @@ def list_instances(p: Platform, actor: Actor, process_key: str | None, status: s
     if business_key:
         query = query.where(ProcessInstance.business_key == business_key)
     if actor.region:
-        from domain.access import region_prefix
-
         query = query.where(ProcessInstance.region.like(region_prefix(actor.region) + "%"))
     with p.db.sessions() as session:
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -116,18 +114,25 @@ def events(p: Platform, actor: Actor, instance_id: str) -> list[dict[str, Any]]:
         return [audit.to_dict(e) for e in rows]
 
 
+_TRANSITIONS = {
+    "cancel": (("running", "suspended"), "撤销"),
+    "suspend": (("running",), "挂起"),
+    "resume": (("suspended",), "恢复"),
+}
+
+
 def change_status(p: Platform, actor: Actor, instance_id: str, action: str, reason: str | None = None) -> dict[str, Any]:
     """cancel, suspend or resume an instance (staff, admin)."""
     if not actor.has("staff", "admin"):
         raise Forbidden("只有交易中心工作人员或管理员可以变更流程状态")
-    allowed = {"cancel": ("running", "suspended"), "suspend": ("running",), "resume": ("suspended",)}[action]
+    allowed, verb = _TRANSITIONS[action]
 
     def use_case(session: Session) -> dict[str, Any]:
         instance = steps.lock_instance(session, instance_id)
         if not actor.covers(instance.region):
             raise Forbidden("无权操作其他区域的流程实例")
         if instance.status not in allowed:
-            raise Conflict(f"流程实例当前状态为 {instance.status}，不能{ {'cancel': '撤销', 'suspend': '挂起', 'resume': '恢复'}[action]}")
+            raise Conflict(f"流程实例当前状态为 {instance.status}，不能{verb}")
         now = p.clock.now()
         if action == "cancel":
             compiled = steps.definition(session, instance.definition_id)
