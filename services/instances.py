@@ -137,12 +137,11 @@ def change_status(p: Platform, actor: Actor, instance_id: str, action: str, reas
         if action == "cancel":
             compiled = steps.definition(session, instance.definition_id)
             result = steps.runner(p, session, compiled, instance, actor, now).cancel(instance.state)
-            instance.status = "running"  # let apply() record the transition once
             steps.apply(p, session, instance, compiled, result, actor, now)
         else:
             instance.status = "suspended" if action == "suspend" else "running"
             instance.updated_at = now
-            audit.append(session, instance.id, f"instance.{action}ed" if action == "suspend" else "instance.resumed",
+            audit.append(session, instance.id, f"instance.{'suspended' if action == 'suspend' else 'resumed'}",
                          actor, now, {"reason": reason})
         return view(session, instance)
 

@@ -98,7 +98,7 @@ def apply(
     merged = {**instance.variables, **result.changed}
     instance.variables = {k: v for k, v in merged.items() if k not in result.removed}
     instance.updated_at = now
-    if instance.status == "running" and result.status != "running":
+    if instance.status in ("running", "suspended") and result.status != "running":
         instance.status = result.status
         instance.completed_at = now
     ran = {task_id for task_id, _, _ in result.ran}
