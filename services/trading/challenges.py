@@ -77,7 +77,7 @@ def file_complaint(p: Platform, actor: Actor, target_id: str, body: dict[str, An
             raise Forbidden("只能就本单位对该采购项目提出的质疑提起投诉")
     variables = {"target_instance_id": target_id, "challenge_instance_id": body["challenge_id"],
                  "challenger_uscc": challenger, "grounds": body["grounds"]}
-    key = f"{target_id}/complaint/{body['challenge_id']}"
+    key = f"{target_id}/complaint/{body['challenge_id']}/{p.clock.now().strftime('%Y%m%dT%H%M%S%f')}"
     view, _ = instance_service.start(p, system_actor(target.region), COMPLAINT_PROCESS, key, variables,
                                      region=target.region)
     return view
