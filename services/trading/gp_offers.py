@@ -87,6 +87,10 @@ def submit(p: Platform, actor: Actor, instance_id: str, round_no: int | None, am
         existing = session.scalar(select(GpOffer).where(
             GpOffer.instance_id == instance_id, GpOffer.lot == lot, GpOffer.round == asked,
             GpOffer.supplier_uscc == org))
+        if asked > 1 and session.scalar(select(GpOffer.id).where(
+                GpOffer.instance_id == instance_id, GpOffer.lot == lot, GpOffer.round == 1,
+                GpOffer.supplier_uscc == org)) is None:
+            raise Forbidden("未在截止时间前提交首次响应文件的供应商不得参加后续谈判和报价")
         if existing is not None and instance.process_key == INQUIRY:
             raise Conflict("询价采购中供应商一次报出不得更改的价格（《政府采购非招标采购方式管理办法》第四十八条），"
                            "不能再次报价")
