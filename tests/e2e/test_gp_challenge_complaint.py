@@ -126,7 +126,7 @@ class Parties:
         assert self.view(target_id)["status"] == "suspended"
         assert timers(view) == [
             ("Boundary_DecideOverdueSuspended", "gp.complaint_decide", at("2026-04-16T00:00:00+08:00")),
-            ("Boundary_SuspensionCap", None, at("2026-04-02T10:00:00+08:00"))]
+            ("Boundary_SuspensionCap", "gp.complaint_suspend", at("2026-04-02T10:00:00+08:00"))]
         return view  # type: ignore[no-any-return]
 
 
