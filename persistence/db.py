@@ -30,7 +30,11 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads see one snapshot: a view of an instance must not mix rows from before and after a step that
+        # commits between its queries (PostgreSQL's default READ COMMITTED takes a snapshot per statement;
+        # SQLite in WAL mode already keeps one per transaction).
+        reader = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="REPEATABLE READ")
+        self.sessions = sessionmaker(reader, expire_on_commit=False)
         # Writers take SQLite's write lock at BEGIN; readers stay deferred so they never wait on a writer.
         self._writers = sessionmaker(self.engine.execution_options(ggzy_write=True), expire_on_commit=False)
 
