@@ -18,7 +18,7 @@ DECIDE_RULE = "gp.decide"
 
 @service_task("gp.deemed_award", "采购人逾期未确定中标人：视同确定排名第一的中标候选人")
 def deemed_award_task(call: ServiceCall) -> dict[str, Any]:
-    """Take the first candidate as the winner, decided on the day the purchaser's period lapsed."""
+    """Take the first candidate as the winner, decided on the day the timer fired (the first day after the period)."""
     candidates = [uscc.normalize(str(c)) for c in call.data.get("candidates") or []]
     if not candidates:
         raise Invalid("评审报告没有推荐中标候选人，无法视同确定中标人")
