@@ -189,20 +189,28 @@ def prequal_result_task(call: ServiceCall) -> dict[str, Any]:
     return {"prequal_passed": passed}
 
 
+def _award_law(process_key: str) -> str:
+    """Government procurement decides its winner under its own law, construction tenders under TBR 55."""
+    if process_key.startswith("gp_"):
+        return "政府采购法实施条例第四十三条；财政部令第87号第六十八条"
+    return "招标投标法实施条例第五十五条"
+
+
 @service_task("tender.check_award", "核验中标人：应为排名第一的中标候选人")
 def check_award_task(call: ServiceCall) -> dict[str, Any]:
     """The winner comes from the candidates; another than the first needs the reason the law accepts."""
     winner = uscc.clean(str(call.data.get("winner_uscc") or ""), "winner_uscc")
     candidates = [uscc.normalize(str(c)) for c in call.data.get("candidates") or []]
+    law = _award_law(call.instance.process_key)
     if winner not in candidates:
-        raise Invalid("中标人应当从评标委员会推荐的中标候选人中确定（招标投标法实施条例第五十五条）",
+        raise Invalid(f"中标人应当从评标委员会推荐的中标候选人中确定（{law}）",
                       [{"field": "/winner_uscc", "message": f"不在中标候选人 {', '.join(candidates) or '（无）'} 之中"}])
     rank = candidates.index(winner) + 1
     reason = str(call.data.get("award_reason") or "").strip()
     if rank > 1 and not reason:
         raise Invalid(
             "应当确定排名第一的中标候选人为中标人；排名第一的中标候选人放弃中标、不能履行合同或被查实存在影响中标结果的"
-            "违法行为等情形的，方可按排名依次确定，须说明理由（招标投标法实施条例第五十五条）",
+            f"违法行为等情形的，方可按排名依次确定，须说明理由（{law}）",
             [{"field": "/award_reason", "message": "确定非排名第一的中标候选人须说明理由"}])
     audit.append(call.session, call.instance.id, "tender.winner_decided", call.actor, call.now,
                  {"winner_uscc": winner, "rank": rank, "reason": reason or None,
