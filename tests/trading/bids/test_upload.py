@@ -193,7 +193,8 @@ def test_a_blacklisted_bidder_is_refused(trade, monkeypatch, storage):
 
 
 def test_a_bidder_on_the_credit_blacklist_is_refused_naming_the_listing(trade, storage):
-    credit = pytest.importorskip("services.trading.credit")
+    from services.trading import credit
+
     listed = trade.bidder()
     supervisor = Actor("credit-supervisor", frozenset({"supervisor"}), "330100")
     credit.add_listing(trade.platform, supervisor, {
