@@ -23,7 +23,7 @@ from services.platform import Platform
 from tests.e2e.cot_support import uscc
 
 REGION = "330100"
-FIRE_WITHIN = 3.0
+FIRE_WITHIN = 10.0  # generous for a loaded CI machine; the 2 s promise of CONTRACT.md is checked in tests/workers
 SUPPLIER = uscc(501)
 OTHER_SUPPLIER = uscc(502)
 TARGET_FORM = {

@@ -28,9 +28,9 @@ def test_fake_clock_jump_fires_the_timer_promptly(platform: Platform, worker: Em
     assert not timer_fired(platform, instance_id)
 
     platform.clock.set(platform.clock.now() + timedelta(hours=2))
-    took = wait_until(lambda: timer_fired(platform, instance_id), timeout=2)
+    took = wait_until(lambda: timer_fired(platform, instance_id), timeout=5)
 
-    assert took < 1.0
+    assert took < 2.0  # CONTRACT.md: timers due by the new clock fire within 2 s
     assert worker.health() == "ok"
 
 
@@ -54,8 +54,8 @@ def test_wake_rescans_at_once(db_url: str, platform: Platform) -> None:
         wait_until(lambda: worker.health() == "ok", timeout=2)
         slow.clock.set(slow.clock.now() + timedelta(hours=2))
         worker.wake()
-        took = wait_until(lambda: timer_fired(slow, instance_id), timeout=2)
-        assert took < 1.0
+        took = wait_until(lambda: timer_fired(slow, instance_id), timeout=5)
+        assert took < 2.0  # CONTRACT.md: timers due by the new clock fire within 2 s
     finally:
         worker.stop(timeout=5)
 

@@ -30,7 +30,7 @@ def test_two_embedded_workers_fire_each_timer_exactly_once(platform: Platform) -
             with platform.db.sessions() as session:
                 return session.scalar(select(func.count()).select_from(Timer).where(Timer.status == "pending")) == 0
 
-        took = wait_until(all_fired, timeout=15)
+        wait_until(all_fired, timeout=15)
     finally:
         for worker in workers:
             worker.stop()
@@ -44,4 +44,3 @@ def test_two_embedded_workers_fire_each_timer_exactly_once(platform: Platform) -
     for instance_id in ids:
         view = instances.get(platform, STAFF, instance_id)
         assert [t["element_id"] for t in view["tasks"]] == ["review"], view
-    assert took < 15
