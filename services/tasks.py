@@ -64,7 +64,7 @@ def get(p: Platform, actor: Actor, task_id: str) -> dict[str, Any]:
 def claim(p: Platform, actor: Actor, task_id: str) -> dict[str, Any]:
     """Take a task; 409 when another user holds it."""
     def use_case(session: Session) -> dict[str, Any]:
-        steps.lock_instance(session, _instance_of(session, task_id))
+        _lock_instance_of(session, task_id)
         task = _load(session, actor, task_id)
         _require_ready(task)
         if task.assignee and task.assignee != actor.username:
@@ -80,7 +80,7 @@ def claim(p: Platform, actor: Actor, task_id: str) -> dict[str, Any]:
 def unclaim(p: Platform, actor: Actor, task_id: str) -> dict[str, Any]:
     """Give a task back to the queue; 409 when another user holds it."""
     def use_case(session: Session) -> dict[str, Any]:
-        steps.lock_instance(session, _instance_of(session, task_id))
+        _lock_instance_of(session, task_id)
         task = _load(session, actor, task_id)
         _require_ready(task)
         if task.assignee and task.assignee != actor.username:
@@ -99,7 +99,7 @@ def complete(p: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> d
         raise BadRequest("data 必须是 JSON 对象")
 
     def use_case(session: Session) -> dict[str, Any]:
-        instance = steps.lock_instance(session, _instance_of(session, task_id))
+        instance = _lock_instance_of(session, task_id)
         task = _load(session, actor, task_id)
         _require_ready(task)
         if task.assignee and task.assignee != actor.username:
@@ -125,11 +125,16 @@ def complete(p: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> d
     return p.db.run(use_case)
 
 
-def _instance_of(session: Session, task_id: str) -> str:
-    instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
-    if instance_id is None:
+def _lock_instance_of(session: Session, task_id: str) -> ProcessInstance:
+    """Find a task's instance and take its row lock in one round trip."""
+    owner = select(Task.instance_id).where(Task.id == task_id).scalar_subquery()
+    instance = session.scalars(
+        select(ProcessInstance).where(ProcessInstance.id == owner).with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if instance is None:
         raise NotFound(f"任务 {task_id} 不存在")
-    return instance_id
+    return instance
 
 
 def _load(session: Session, actor: Actor, task_id: str) -> Task:

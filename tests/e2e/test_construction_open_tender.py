@@ -5,8 +5,7 @@ the clock starts on Monday 2026-03-02 so that every deadline falls inside the pu
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,19 +26,6 @@ from tests.e2e.cot_support import (
     registered,
     timers,
 )
-
-
-@pytest.fixture
-def http(platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A test client of an app running the embedded timer worker; bid files in a fresh folder."""
-    from api.app import create_app
-
-    monkeypatch.setenv("GGZY_BID_STORAGE", str(tmp_path / "bids"))
-    app = create_app(platform=platform, start_worker=True)
-    try:
-        yield app.test_client()
-    finally:
-        app.extensions["ggzy_scheduler"].stop()
 
 
 @pytest.fixture

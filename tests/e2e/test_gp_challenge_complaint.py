@@ -12,7 +12,7 @@ Dates (March-April 2026: no holiday in March; 04-04 .. 04-06 清明 off):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -38,17 +38,6 @@ TARGET_FORM = {
 
 def at(value: str) -> datetime:
     return datetime.fromisoformat(value)
-
-
-@pytest.fixture
-def http(platform: Platform) -> Iterator[Any]:
-    from api.app import create_app
-
-    app = create_app(platform=platform, start_worker=True)
-    try:
-        yield app.test_client()
-    finally:
-        app.extensions["ggzy_scheduler"].stop()
 
 
 class Parties:

@@ -4,29 +4,16 @@ Dates (2026, Asia/Shanghai): the clock starts on Monday 2026-03-02; no holiday f
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from services.platform import Platform
 from tests.e2e.cot_support import PURCHASER, REGION, Run, at, due, names, timers, uscc
 
 # 74号令 29/45: 3 工作日 MIN from Mon 03-02: the earliest response deadline day is Thu 03-05.
 TOO_EARLY = "2026-03-04T09:30:00+08:00"
 RESPONSES_DUE = "2026-03-05T09:30:00+08:00"
-
-
-@pytest.fixture
-def http(platform: Platform) -> Iterator[Any]:
-    """A test client of an app running the embedded timer worker."""
-    from api.app import create_app
-
-    app = create_app(platform=platform, start_worker=True)
-    try:
-        yield app.test_client()
-    finally:
-        app.extensions["ggzy_scheduler"].stop()
 
 
 @pytest.fixture

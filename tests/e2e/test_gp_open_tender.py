@@ -4,8 +4,7 @@ The clock starts on Monday 2026-03-02; the rule behind each expected deadline is
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,19 +13,6 @@ from services import audit
 from services.platform import Platform
 from tests.e2e.cot_support import REGION, SPECIALTY, at, due, names, timers
 from tests.e2e.gpo_support import BID_DEADLINE, GpRun, registered
-
-
-@pytest.fixture
-def http(platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A test client of an app running the embedded timer worker; bid files in a fresh folder."""
-    from api.app import create_app
-
-    monkeypatch.setenv("GGZY_BID_STORAGE", str(tmp_path / "bids"))
-    app = create_app(platform=platform, start_worker=True)
-    try:
-        yield app.test_client()
-    finally:
-        app.extensions["ggzy_scheduler"].stop()
 
 
 @pytest.fixture

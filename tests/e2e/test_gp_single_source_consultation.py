@@ -5,13 +5,11 @@ The plumbing (clock, tasks, experts, committee) is the construction_open_tender 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from services.platform import Platform
 from tests.e2e.cot_support import (
     PRICE,
     REGION,
@@ -48,19 +46,6 @@ CONSULTATION = {
     "budget": 12_000_000,  # gp.committee: a budget of 10,000,000 yuan or more needs 7 members
     "consultation_reason": "service",
 }
-
-
-@pytest.fixture
-def http(platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A test client of an app running the embedded timer worker."""
-    from api.app import create_app
-
-    monkeypatch.setenv("GGZY_BID_STORAGE", str(tmp_path / "bids"))
-    app = create_app(platform=platform, start_worker=True)
-    try:
-        yield app.test_client()
-    finally:
-        app.extensions["ggzy_scheduler"].stop()
 
 
 @pytest.fixture

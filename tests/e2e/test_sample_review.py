@@ -8,7 +8,7 @@ Dates (2026 State Council schedule, as seeded from chinese-calendar):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,18 +50,6 @@ FIRE_WITHIN = 10.0  # generous for a loaded CI machine; the 2 s promise of CONTR
 
 
 # ------------------------------------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture
-def http(platform: Platform) -> Iterator[Any]:
-    """A test client of an app that runs the embedded timer worker (no Redis URL configured)."""
-    from api.app import create_app
-
-    app = create_app(platform=platform, start_worker=True)
-    try:
-        yield app.test_client()
-    finally:
-        app.extensions["ggzy_scheduler"].stop()
 
 
 @pytest.fixture
