@@ -19,6 +19,7 @@ from services.platform import Platform
 
 STARTERS = ("integrator", "staff", "purchaser", "agency", "admin")
 OVERSEERS = ("staff", "supervisor", "admin")
+PARTY_ORGS = "party_orgs"  # variable: USCCs of organisations that are parties to an instance started for them
 STATUSES = ("running", "completed", "cancelled", "suspended", "failed")
 
 
@@ -161,6 +162,8 @@ def _check_view(session: Session, actor: Actor, instance: ProcessInstance) -> No
         return
     if instance.created_by == actor.username:
         return
+    if _named_party(actor, instance):
+        return
     party = session.scalar(select(Task.id).where(
         Task.instance_id == instance.id,
         or_(Task.assignee == actor.username, Task.completed_by == actor.username,
@@ -169,6 +172,14 @@ def _check_view(session: Session, actor: Actor, instance: ProcessInstance) -> No
     if party is not None and actor.covers(instance.region):
         return
     raise Forbidden("无权查看该流程实例")
+
+
+def _named_party(actor: Actor, instance: ProcessInstance) -> bool:
+    """An organisation named in the instance's `party_orgs` (a challenger started by the platform on its behalf)."""
+    if not actor.org or not actor.covers(instance.region):
+        return False
+    parties = (instance.variables or {}).get(PARTY_ORGS) or []
+    return isinstance(parties, list) and actor.org.strip().upper() in parties
 
 
 def summary(instance: ProcessInstance) -> dict[str, Any]:

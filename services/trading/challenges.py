@@ -28,6 +28,7 @@ from persistence.models import ProcessInstance
 from services import audit, steps
 from services import calendar as calendar_service
 from services import instances as instance_service
+from services.instances import PARTY_ORGS
 from services.platform import Platform
 from services.service_tasks import ServiceCall, service_task
 from services.trading.tender import parse_day
@@ -55,7 +56,7 @@ def file_challenge(p: Platform, actor: Actor, target_id: str, body: dict[str, An
     """A supplier files a challenge (质疑) against a procurement; starts gp_challenge."""
     challenger = _supplier(actor)
     target = _open_target(p, actor, target_id)
-    variables = {"target_instance_id": target_id, "challenger_uscc": challenger,
+    variables = {"target_instance_id": target_id, "challenger_uscc": challenger, PARTY_ORGS: [challenger],
                  "challenger_name": body.get("challenger_name") or challenger,
                  "knew_on": body["knew_on"].isoformat(), "grounds": body["grounds"]}
     key = f"{target_id}/challenge/{challenger}/{p.clock.now().strftime('%Y%m%dT%H%M%S%f')}"
@@ -76,7 +77,7 @@ def file_complaint(p: Platform, actor: Actor, target_id: str, body: dict[str, An
         if data.get("target_instance_id") != target_id or data.get("challenger_uscc") != challenger:
             raise Forbidden("只能就本单位对该采购项目提出的质疑提起投诉")
     variables = {"target_instance_id": target_id, "challenge_instance_id": body["challenge_id"],
-                 "challenger_uscc": challenger, "grounds": body["grounds"]}
+                 "challenger_uscc": challenger, PARTY_ORGS: [challenger], "grounds": body["grounds"]}
     key = f"{target_id}/complaint/{body['challenge_id']}/{p.clock.now().strftime('%Y%m%dT%H%M%S%f')}"
     view, _ = instance_service.start(p, system_actor(target.region), COMPLAINT_PROCESS, key, variables,
                                      region=target.region)

@@ -80,6 +80,10 @@ def test_who_may_challenge_what(api: Api) -> None:
     target = api.target("CHA-2")
     api.challenge(target["id"], "2026-03-02", who="no_org", expect=403)
     api.challenge(target["id"], "2026-03-02", who="elsewhere", expect=403)
+    own = api.challenge(target["id"], "2026-03-02")
+    assert api.call("GET", f"/api/v1/process-instances/{own['id']}", "bidder")["id"] == own["id"]
+    api.call("GET", f"/api/v1/process-instances/{own['id']}", "elsewhere", expect=403)
+    api.call("GET", f"/api/v1/process-instances/{own['id']}", "no_org", expect=403)
     api.challenge("no-such-trade", "2026-03-02", expect=404)
     api.challenge(target["id"], "2026-03-05", expect=422)  # knew of the harm in the future
     api.call("POST", f"/api/v1/trades/{target['id']}/challenges", "bidder", {"grounds": "x"}, expect=400)
