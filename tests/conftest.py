@@ -10,6 +10,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterator
 from functools import cache
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, pool, text
@@ -201,9 +202,33 @@ def platform(db_url: str) -> Iterator[Platform]:
 
     steps.clear_cache()
     p = Platform.build(Config(database_url=db_url, fake_clock=True))
-    bootstrap.load_data(p)
+    snapshot = _REFERENCE_DATA.get(db_url)
+    if snapshot is None:
+        bootstrap.load_data(p)
+        _REFERENCE_DATA[db_url] = _snapshot(p.db.engine)
+    else:
+        _restore(p.db.engine, snapshot)
     yield p
     p.dispose()
+
+
+# Deploying every form and process and seeding the calendar costs about a second; a test's database is emptied
+# after it, so the rows load_data wrote the first time are kept and inserted again (ids and hashes unchanged).
+_REFERENCE_DATA: dict[str, list[tuple[Any, list[dict[str, Any]]]]] = {}
+
+
+def _snapshot(engine: Engine) -> list[tuple[Any, list[dict[str, Any]]]]:
+    with engine.connect() as connection:
+        tables = [(t, [dict(row._mapping) for row in connection.execute(t.select())])
+                  for t in Base.metadata.sorted_tables]
+    return [(table, rows) for table, rows in tables if rows]
+
+
+def _restore(engine: Engine, snapshot: list[tuple[Any, list[dict[str, Any]]]]) -> None:
+    # The ids were drawn from the tables' sequences, which DELETE never rewinds: later inserts cannot collide.
+    with engine.begin() as connection:
+        for table, rows in snapshot:
+            connection.execute(table.insert(), rows)
 
 
 @pytest.fixture
