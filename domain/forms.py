@@ -19,6 +19,7 @@ from domain.errors import Invalid, StatuteViolation
 
 RULE_KEY = "x-ggzy-rule"
 FROM_KEY = "x-ggzy-from"
+SEALED_KEY = "x-ggzy-sealed"  # a value masked in every view while the trade runs (services/sealing.py)
 
 
 class StatuteBook(Protocol):

@@ -74,6 +74,7 @@ class Element:
     form_key: str | None = None
     rule: str | None = None
     service: str | None = None
+    publish: str | None = None  # ggzy:publish: the kind of public item the task publishes when it completes
     timer: dict[str, str] | None = None
     cancel_activity: bool | None = None
     attached_to: str | None = None
@@ -202,6 +203,7 @@ def _collect_elements(process: Any) -> tuple[dict[str, Element], list[tuple[str,
             form_key=node.get(f"{{{CAMUNDA_NS}}}formKey"),
             rule=node.get(f"{{{GGZY_NS}}}rule"),
             service=node.get(f"{{{GGZY_NS}}}service"),
+            publish=node.get(f"{{{GGZY_NS}}}publish"),
             timer=timer,
             cancel_activity=cancel,
             attached_to=node.get("attachedToRef"),

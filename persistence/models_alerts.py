@@ -19,11 +19,15 @@ class Alert(Base):
         # enforced by the database even when two scans race (NULLs never collide in a unique index).
         UniqueConstraint("open_key"),
         Index("ix_alerts_status_region", "status", "region"),
+        # Periodic checks ask whether a subject was ever alerted, reviewed or not.
+        Index("ix_alerts_kind_subject", "kind", "subject"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(60))
     severity: Mapped[str] = mapped_column(String(10))
+    # 0-100, how strongly the evidence points to a breach: orders the review queue, never decides anything.
+    score: Mapped[int | None] = mapped_column(Integer)
     instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instances.id"), index=True)
     region: Mapped[str | None] = mapped_column(String(12))
     subject: Mapped[str | None] = mapped_column(String(100))

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from domain import statutes
 from domain.access import ROLES, Actor
-from domain.errors import NotFound
+from domain.errors import Invalid, NotFound
 from engine.bpmn import BpmnInvalid, ParsedDefinition, parse_definition
 from persistence.models import ProcessDefinition
-from services import audit, service_tasks
+from services import audit, disclosure, sealing, service_tasks
 from services.forms import latest as latest_form
 from services.platform import Platform
 from services.scripting import static_checker
@@ -41,7 +41,7 @@ def deploy(session: Session, data: bytes, actor: Actor | None, now: Any) -> tupl
     row = ProcessDefinition(
         key=parsed.key, version=version, checksum=checksum, name=parsed.name,
         bpmn_xml=_as_text(data), spec_json=parsed.spec_json,
-        elements={k: asdict(v) for k, v in parsed.elements.items()},
+        elements=_elements(session, parsed),
         deployed_at=now, deployed_by=actor.username if actor else None,
     )
     session.add(row)
@@ -49,6 +49,17 @@ def deploy(session: Session, data: bytes, actor: Actor | None, now: Any) -> tupl
     audit.append(session, audit.PLATFORM_CHAIN, "definition.deployed", actor, now,
                  {"key": row.key, "version": version, "checksum": checksum})
     return row, True
+
+
+def _elements(session: Session, parsed: ParsedDefinition) -> dict[str, dict[str, Any]]:
+    """The elements' metadata, with the sealed fields of each task's form as deployed now."""
+    elements = {k: asdict(v) for k, v in parsed.elements.items()}
+    for element in elements.values():
+        form = latest_form(session, element["form_key"]) if element.get("form_key") else None
+        fields = sealing.form_fields(form.schema) if form is not None else []
+        if fields:
+            element[sealing.ELEMENT_KEY] = fields
+    return elements
 
 
 def _as_text(data: bytes) -> str:
@@ -79,6 +90,7 @@ def check(session: Session, parsed: ParsedDefinition) -> list[dict[str, Any]]:
                 errors.append(_err(element.id, "服务任务须用 ggzy:service 指定平台服务"))
             elif not service_tasks.exists(element.service):
                 errors.append(_err(element.id, f"未知的平台服务 {element.service!r}"))
+        errors.extend(_err(element.id, message) for message in disclosure.deploy_errors(session, element))
     checker = static_checker()
     for element_id, mode, source in parsed.expressions:
         for message in checker.check(source, "exec" if mode == "exec" else "eval"):
@@ -97,6 +109,19 @@ def deploy_bytes(p: Platform, data: bytes, actor: Actor | None) -> tuple[dict[st
         return summary(row), created
 
     return p.db.run(use_case)
+
+
+def validate_bytes(p: Platform, data: bytes) -> dict[str, Any]:
+    """Run the deploy checks on a BPMN file without deploying it (the modeler's dry run)."""
+    try:
+        parsed = parse_definition(data)
+    except Invalid as exc:  # BpmnInvalid, or XML that is not well-formed
+        errors = exc.errors if isinstance(exc.errors, list) else [{"element_id": None, "message": exc.message}]
+        return {"valid": False, "key": None, "name": None, "message": exc.message, "errors": errors}
+    with p.db.sessions() as session:
+        errors = check(session, parsed)
+    return {"valid": not errors, "key": parsed.key, "name": parsed.name,
+            "message": "流程定义未通过部署检查" if errors else "校验通过", "errors": errors}
 
 
 def deploy_files(session: Session, paths: list[Path], actor: Actor | None, now: Any) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from domain import forms
 from domain.access import Actor, is_valid_region, region_prefix
 from domain.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from persistence.models import Event, ProcessInstance, Task, Timer
-from services import audit, steps
+from services import audit, sealing, steps
 from services import calendar as calendar_service
 from services import definitions as definitions_service
 from services.forms import latest as latest_form
@@ -112,7 +112,8 @@ def events(p: Platform, actor: Actor, instance_id: str) -> list[dict[str, Any]]:
         instance = _load(session, instance_id)
         _check_view(session, actor, instance)
         rows = session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.seq))
-        return [audit.to_dict(e) for e in rows]
+        sealed = sealing.names(session, instance)
+        return [{**event, "data": sealing.mask(event["data"], sealed)} for event in map(audit.to_dict, rows)]
 
 
 _TRANSITIONS = {
@@ -201,7 +202,7 @@ def view(session: Session, instance: ProcessInstance) -> dict[str, Any]:
                              .order_by(Timer.due_at, Timer.id))
     return {
         **summary(instance),
-        "variables": instance.variables,
+        "variables": sealing.mask(instance.variables, sealing.names(session, instance)),
         "tasks": [task_view(t) for t in tasks],
         "timers": [timer_view(t) for t in timers],
     }

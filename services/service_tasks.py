@@ -50,12 +50,16 @@ def service_task(name: str, title: str) -> Callable[[Handler], Handler]:
 def load_all() -> None:
     """Import every module of services.trading, where service task handlers register themselves."""
     import importlib
+    import os
     import pkgutil
 
     from services import trading
 
     for module in pkgutil.iter_modules(trading.__path__):
         importlib.import_module(f"services.trading.{module.name}")
+    # Extra handler modules named by the deployment (the worker-kill tests load a deliberately slow service).
+    for name in filter(None, (os.environ.get("GGZY_SERVICE_MODULES") or "").split(",")):
+        importlib.import_module(name.strip())
 
 
 def exists(name: str) -> bool:
@@ -82,6 +86,12 @@ def caller(p: Platform, session: Session, instance: ProcessInstance, elements: d
 
             raise Invalid(f"服务任务 {element_id} 引用的服务 {name!r} 不存在")
         handler, _ = _REGISTRY[name]
-        return handler(ServiceCall(p, session, instance, element_id, data, actor, now))
+        result = handler(ServiceCall(p, session, instance, element_id, data, actor, now))
+        if (elements.get(element_id) or {}).get("publish"):
+            # imported late: disclosure is a client of the services, not a base
+            from services import disclosure
+
+            disclosure.on_service_completed(session, instance, elements.get(element_id), result, actor, now)
+        return result
 
     return call

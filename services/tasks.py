@@ -10,7 +10,7 @@ from domain import forms
 from domain.access import Actor, region_prefix
 from domain.errors import BadRequest, Conflict, Forbidden, NotFound
 from persistence.models import ProcessInstance, Task
-from services import audit, steps
+from services import audit, disclosure, sealing, steps
 from services import calendar as calendar_service
 from services.forms import latest as latest_form
 from services.instances import task_view
@@ -55,7 +55,7 @@ def get(p: Platform, actor: Actor, task_id: str) -> dict[str, Any]:
             **task_view(task),
             "form": form.schema if form else None,
             "form_version": form.version if form else None,
-            "variables": instance.variables if instance else {},
+            "variables": sealing.mask(instance.variables, sealing.names(session, instance)) if instance else {},
             "instance_status": instance.status if instance else None,
             "business_key": instance.business_key if instance else None,
         }
@@ -115,6 +115,9 @@ def complete(p: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> d
                                    calendar=calendar_service.LazyCalendar(session))
         now = p.clock.now()
         compiled = steps.definition(session, instance.definition_id)
+        # Before the engine runs: what the task publishes precedes, in the feed, what the tasks it leads to do.
+        disclosure.on_task_completed(session, instance, compiled.elements.get(task.element_id), task.id,
+                                     task.form_key, clean, actor, now)
         result = steps.runner(p, session, compiled, instance, actor, now).complete(instance.state, task.id, clean)
         task.completed_by = actor.username
         audit.append(session, instance.id, "task.completed", actor, now,

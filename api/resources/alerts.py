@@ -18,6 +18,8 @@ class AlertQuery(Schema):
     status = fields.String(validate=validate.OneOf(alerts.STATUSES))
     kind = fields.String(validate=validate.Length(max=60))
     instance_id = fields.String(validate=validate.Length(max=36))
+    min_score = fields.Integer(validate=validate.Range(min=0, max=100))
+    sort = fields.String(load_default="newest", validate=validate.OneOf(("newest", "score")))
 
 
 class AlertActionIn(Schema):
@@ -28,6 +30,7 @@ class AlertOut(Open):
     id = fields.Integer(required=True)
     kind = fields.String()
     severity = fields.String()
+    score = fields.Integer(allow_none=True)
     instance_id = fields.String(allow_none=True)
     region = fields.String(allow_none=True)
     subject = fields.String(allow_none=True)
@@ -35,6 +38,8 @@ class AlertOut(Open):
     message = fields.String()
     evidence = fields.Dict()
     status = fields.String()
+    handled_by = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
     created_at = fields.String()
     updated_at = fields.String()
 
@@ -47,7 +52,8 @@ class Alerts(MethodView):
         """Alerts of the caller's region, newest first (supervisor, staff)."""
         caller = require(*alerts.READERS)
         return alerts.list_alerts(platform(), caller, query.get("status"), query.get("kind"),
-                                  query.get("instance_id"))
+                                  query.get("instance_id"), min_score=query.get("min_score"),
+                                  by_score=query.get("sort") == "score")
 
 
 @blp.route("/<int:alert_id>/review")

@@ -206,6 +206,26 @@ class Blacklist(MethodView):
         return credit.public_blacklist(platform(), query.get("uscc"), query["page"], query["per_page"])
 
 
+@credit_blp.route("/red")
+class Redlist(MethodView):
+    @credit_blp.arguments(PublicQuery, location="query")
+    @credit_blp.response(200, Page)
+    def get(self, query: dict[str, Any]) -> Any:
+        """The red list (守信激励) in force now (any token)."""
+        actor()
+        return credit.public_blacklist(platform(), query.get("uscc"), query["page"], query["per_page"], "red")
+
+
+@public_blp.route("/red")
+class PublicRedlist(MethodView):
+    @public_blp.arguments(PublicQuery, location="query")
+    @public_blp.response(200, Page)
+    @public_blp.doc(security=[])
+    def get(self, query: dict[str, Any]) -> Any:
+        """The red list in force now, as published to everyone (no token)."""
+        return credit.public_blacklist(platform(), query.get("uscc"), query["page"], query["per_page"], "red")
+
+
 @public_blp.route("/black")
 class PublicBlacklist(MethodView):
     @public_blp.arguments(PublicQuery, location="query")

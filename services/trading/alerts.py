@@ -22,15 +22,18 @@ _ACTIONS = {"review": (("open",), "reviewed", "已核查"), "dismiss": (("open",
 
 def raise_alert(session: Session, *, kind: str, message: str, now: datetime, region: str | None,
                 instance_id: str | None = None, subject: str | None = None, rule: str | None = None,
-                severity: str = "warning", evidence: dict[str, Any] | None = None) -> tuple[Alert, bool]:
+                severity: str = "warning", evidence: dict[str, Any] | None = None,
+                score: int | None = None) -> tuple[Alert, bool]:
     """Open an alert, or return the one already open for (kind, instance, subject) and False."""
     if severity not in SEVERITIES:
         raise ValueError(f"unknown severity {severity!r}")
+    if score is not None and not 0 <= score <= 100:
+        raise ValueError(f"score {score} outside 0-100")
     key = _open_key(kind, instance_id, subject)
     existing = session.scalar(select(Alert).where(Alert.open_key == key))
     if existing is not None:
         return existing, False
-    alert = Alert(kind=kind, severity=severity, instance_id=instance_id, region=region, subject=subject,
+    alert = Alert(kind=kind, severity=severity, score=score, instance_id=instance_id, region=region, subject=subject,
                   rule=rule, message=message, evidence=evidence or {}, status="open", open_key=key,
                   created_at=now, updated_at=now)
     session.add(alert)
@@ -40,8 +43,9 @@ def raise_alert(session: Session, *, kind: str, message: str, now: datetime, reg
 
 
 def list_alerts(p: Platform, actor: Actor, status: str | None = None, kind: str | None = None,
-                instance_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-    """Alerts of the caller's region, newest first (supervisor, staff)."""
+                instance_id: str | None = None, limit: int = 500, min_score: int | None = None,
+                by_score: bool = False) -> list[dict[str, Any]]:
+    """Alerts of the caller's region, newest (or highest scored) first (supervisor, staff)."""
     if not actor.has(*READERS):
         raise Forbidden("只有行政监督人员或交易中心工作人员可以查看预警")
     if status and status not in STATUSES:
@@ -49,14 +53,17 @@ def list_alerts(p: Platform, actor: Actor, status: str | None = None, kind: str 
     query = select(Alert)
     if status:
         query = query.where(Alert.status == status)
-    if kind:
-        query = query.where(Alert.kind == kind)
+    if kind:  # "collusion.*" selects every collusion indicator
+        query = query.where(Alert.kind.like(kind[:-1] + "%") if kind.endswith("*") else Alert.kind == kind)
     if instance_id:
         query = query.where(Alert.instance_id == instance_id)
+    if min_score is not None:
+        query = query.where(Alert.score >= min_score)
     if actor.region:
         query = query.where(Alert.region.like(region_prefix(actor.region) + "%"))
+    order = (Alert.score.desc().nulls_last(),) if by_score else ()
     with p.db.sessions() as session:
-        rows = session.scalars(query.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit))
+        rows = session.scalars(query.order_by(*order, Alert.created_at.desc(), Alert.id.desc()).limit(limit))
         return [view(a) for a in rows]
 
 
@@ -73,7 +80,8 @@ def dismiss(p: Platform, actor: Actor, alert_id: int, note: str | None = None) -
 def view(alert: Alert) -> dict[str, Any]:
     """An alert as the API shows it."""
     return {
-        "id": alert.id, "kind": alert.kind, "severity": alert.severity, "instance_id": alert.instance_id,
+        "id": alert.id, "kind": alert.kind, "severity": alert.severity, "score": alert.score,
+        "instance_id": alert.instance_id,
         "region": alert.region, "subject": alert.subject, "rule": alert.rule, "message": alert.message,
         "evidence": alert.evidence, "status": alert.status, "handled_by": alert.handled_by, "note": alert.note,
         "created_at": alert.created_at.isoformat(), "updated_at": alert.updated_at.isoformat(),

@@ -32,7 +32,7 @@ from persistence.models_bids import Bid, BidEvent, BidOpening
 from services import audit, steps
 from services.platform import Platform
 from services.service_tasks import ServiceCall, service_task
-from services.trading import bid_storage
+from services.trading import bid_storage, supervision
 from trading import bids as rules
 from trading import crypto
 
@@ -40,6 +40,7 @@ VIEWERS = ("staff", "supervisor", "purchaser", "agency")
 SEALED = Actor("sealed-bidder")
 
 
+@supervision.alerts_blacklisted("递交投标文件")
 def upload(p: Platform, actor: Actor, instance_id: str, lot: str | None, stream: bid_storage.Readable,
            content_length: int | None, fingerprint: str | None) -> dict[str, Any]:
     """Receive an encrypted bid file (streamed to disk) and return its receipt; replaces an earlier bid."""

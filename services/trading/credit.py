@@ -26,6 +26,16 @@ from trading.entities import (
 )
 
 LISTERS = ("supervisor", "admin")
+
+
+class Blacklisted(Forbidden):
+    """403: the organisation is blacklisted; carries who it is, so that the refusal can raise an alert."""
+
+    def __init__(self, message: str, errors: Any, uscc: str, name: str | None) -> None:
+        super().__init__(message, errors)
+        self.uscc = uscc
+        self.name = name
+
 # The default of GGZY_TIMEZONE; callers holding a Platform pass p.tz.
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -106,10 +116,11 @@ def list_listings(p: Platform, actor: Actor, list_: str | None = None, code: str
     return _page(p, query, now, page, per_page, public=False)
 
 
-def public_blacklist(p: Platform, code: str | None = None, page: int = 1, per_page: int = 50) -> dict[str, Any]:
-    """The blacklist in force now, as the public pages show it (no token)."""
+def public_blacklist(p: Platform, code: str | None = None, page: int = 1, per_page: int = 50,
+                     list_: str = "black") -> dict[str, Any]:
+    """The blacklist (or the red list) in force now, as the public pages show it (no token)."""
     now = p.clock.now()
-    query = select(CreditListing).where(CreditListing.list_ == "black", _in_force(now, now.astimezone(p.tz).date()))
+    query = select(CreditListing).where(CreditListing.list_ == list_, _in_force(now, now.astimezone(p.tz).date()))
     if code:
         query = query.where(CreditListing.uscc == uscc.normalize(code))
     return _page(p, query, now, page, per_page, public=True)
@@ -137,7 +148,7 @@ def require_not_blacklisted(session: Session, code: str, on: datetime, tz: tzinf
     org = session.get(Organisation, code)
     name = org.name if org else next((r.name for r in rows if r.name), None)
     message = blacklist_message(code, name, [_listing(r) for r in rows], action)
-    raise Forbidden(message, [listing_view(r, on, tz, public=True) for r in rows])
+    raise Blacklisted(message, [listing_view(r, on, tz, public=True) for r in rows], code, name)
 
 
 def listing_view(row: CreditListing, now: datetime, tz: tzinfo, public: bool = False) -> dict[str, Any]:

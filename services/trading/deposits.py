@@ -22,7 +22,7 @@ from services import audit, steps
 from services import calendar as calendar_service
 from services.platform import Platform
 from services.service_tasks import ServiceCall, service_task
-from services.trading import alerts
+from services.trading import alerts, credit, supervision
 from trading import deposits as rules
 from trading import uscc as uscc_rules
 
@@ -32,6 +32,7 @@ RECORDERS = ("staff", "integrator")
 OVERSEERS = ("staff", "supervisor")
 
 
+@supervision.alerts_blacklisted("缴纳保证金")
 def record_payment(p: Platform, actor: Actor, instance_id: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Record a bond received from a bidder (staff, or the bank interface); the same bank reference again is a no-op."""
     if not actor.has(*RECORDERS):
@@ -50,6 +51,8 @@ def record_payment(p: Platform, actor: Actor, instance_id: str, data: dict[str, 
         instance = _instance(session, actor, instance_id)
         if instance.status not in ("running", "suspended"):
             raise Conflict(f"交易状态为 {instance.status}，不能再登记保证金")
+        # A blacklisted bidder may not take part in any trade; its bond is not taken in (the bank returns it).
+        credit.require_not_blacklisted(session, uscc, p.clock.now(), p.tz, action="缴纳保证金")
         name = _bidder_name(session, uscc, declared)
         cap_rule = instance.variables.get("bond_cap_rule")
         rules.check_payer(rules.category_of(instance.process_key, cap_rule), name, fields["payer_account_name"],

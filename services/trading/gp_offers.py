@@ -25,6 +25,7 @@ from persistence.models_gp_offers import GpAssessment, GpOffer
 from services import audit, steps
 from services.platform import Platform
 from services.service_tasks import ServiceCall, service_task
+from services.trading import credit, supervision
 from trading import uscc
 from trading.bids import parse_deadline
 
@@ -70,6 +71,7 @@ def lowest_qualified(offers: list[GpOffer], qualified: set[str]) -> list[GpOffer
 # --- use cases ----------------------------------------------------------------------------------------
 
 
+@supervision.alerts_blacklisted("报价")
 def submit(p: Platform, actor: Actor, instance_id: str, round_no: int | None, amount_text: Any,
            supplier_name: str | None, lot: str | None = None) -> dict[str, Any]:
     """A supplier's offer for the open round: a revision replaces its earlier one; an inquiry quote is final."""
@@ -81,6 +83,7 @@ def submit(p: Platform, actor: Actor, instance_id: str, round_no: int | None, am
         instance = steps.lock_instance(session, instance_id)
         now = p.clock.now()
         open_round = _open_round(instance, p, now)
+        credit.require_not_blacklisted(session, org, now, p.tz, action="报价")
         asked = open_round if round_no is None else round_no
         if asked != open_round:
             raise Conflict(f"当前接受第 {open_round} 轮报价，不接受第 {asked} 轮报价")
