@@ -12,6 +12,7 @@ from flask_smorest import Api
 from api import errors, resources
 from ggzy.config import Config
 from services.platform import Platform
+from web import bp as web_pages
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,13 @@ def create_app(config: Config | None = None, platform: Platform | None = None, s
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # forms keep their designer's field order
     app.extensions["ggzy"] = platform
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     for blueprint in _blueprints():
         api.register_blueprint(blueprint)
+    app.register_blueprint(web_pages)
     errors.register(app)
     if start_worker:
         app.extensions["ggzy_scheduler"] = _scheduler(platform)

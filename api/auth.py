@@ -52,6 +52,10 @@ class _TokenCache:
             return None
         return entry[1]
 
+    def drop(self, token: str) -> None:
+        with self._lock:
+            self._entries.pop(token, None)
+
     def put(self, token: str, found: Actor) -> None:
         with self._lock:
             if len(self._entries) > 10_000:
@@ -60,6 +64,11 @@ class _TokenCache:
 
 
 _TOKENS = _TokenCache()
+
+
+def forget(token: str) -> None:
+    """Drop a token from the cache at once (sign-out), instead of after its few seconds."""
+    _TOKENS.drop(hash_token(token))
 
 
 def require(*roles: str) -> Actor:

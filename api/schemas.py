@@ -47,6 +47,8 @@ class TaskOut(Open):
     due_at = fields.String(allow_none=True)
     form = fields.Dict(allow_none=True)
     variables = fields.Dict()
+    region = fields.String(allow_none=True)
+    business_key = fields.String(allow_none=True)
 
 
 class TimerOut(Open):

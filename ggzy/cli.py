@@ -72,16 +72,26 @@ def init() -> None:
 @main.command()
 @click.option("--host", default=None, help="default GGZY_HOST or 127.0.0.1")
 @click.option("--port", type=int, default=None, help="default GGZY_PORT or 8080")
-def serve(host: str | None, port: int | None) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="API processes; more than 1 serves with gunicorn (production mode)")
+def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the API and web pages (with the embedded timer worker when no Redis URL is set)."""
     from api.app import create_app
 
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    config = Config.from_env(**overrides)
+    if workers > 1:
+        from ggzy.server import serve_gunicorn
+
+        timers = f"celery via {config.redis_url}" if config.redis_url else "embedded worker in each process"
+        click.echo(f"ggzy serving on http://{config.host}:{config.port}/ with gunicorn, {workers} workers "
+                   f"(timers: {timers})")
+        serve_gunicorn(config, workers)
+        return
     try:
         import waitress
     except ImportError:
         raise click.ClickException("waitress is not installed: run `make venv` (pip install -e .)") from None
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    config = Config.from_env(**overrides)
     app = create_app(config)
     timers = f"celery via {config.redis_url}" if config.redis_url else "embedded worker"
     click.echo(f"ggzy serving on http://{config.host}:{config.port}/ (timers: {timers})")
@@ -93,19 +103,60 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--concurrency", type=int, default=None, help="worker processes (default: CPU count)")
 @click.option("--loglevel", default="info", show_default=True)
 @click.option("--pool", default="prefork", show_default=True, help="prefork, threads or solo")
-def worker(concurrency: int | None, loglevel: str, pool: str) -> None:
-    """Run the Celery worker with embedded beat for timers (needs GGZY_REDIS_URL)."""
+@click.option("--beat/--no-beat", default=True, show_default=True,
+              help="embed the beat; run exactly one beat (`ggzy beat`) when starting several workers")
+@click.option("--hostname", default=None, help="Celery node name, unique per worker (default celery@HOST)")
+def worker(concurrency: int | None, loglevel: str, pool: str, beat: bool, hostname: str | None) -> None:
+    """Run a Celery worker for timers, with the beat embedded unless --no-beat (needs GGZY_REDIS_URL)."""
+    config = _celery_config()
+    from workers.celery_app import make_celery
+
+    argv = ["worker", f"--loglevel={loglevel}", f"--pool={pool}", *(["-B"] if beat else [])]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    if hostname:
+        argv.append(f"--hostname={hostname}")
+    make_celery(config).worker_main(argv)
+
+
+@main.command()
+@click.option("--loglevel", default="info", show_default=True)
+def beat(loglevel: str) -> None:
+    """Run only the Celery beat that schedules the timer scans (one per deployment; needs GGZY_REDIS_URL)."""
+    from workers.celery_app import make_celery
+
+    make_celery(_celery_config()).start(["beat", f"--loglevel={loglevel}"])
+
+
+@main.command()
+@click.option("--api-workers", type=click.IntRange(min=1), default=2, show_default=True, help="gunicorn processes")
+@click.option("--celery-workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Celery worker processes (beat runs once, beside them)")
+@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
+              help="pool processes of each Celery worker")
+@click.option("--loglevel", default="warning", show_default=True, help="of the Celery processes")
+def up(api_workers: int, celery_workers: int, concurrency: int, loglevel: str) -> None:
+    """Migrate and deploy, then run gunicorn, Celery workers and beat until Ctrl-C (PostgreSQL and Redis)."""
+    import os
+
+    from ggzy.server import supervise, up_children
+    from services.bootstrap import init as bootstrap
+
+    if not os.environ.get("GGZY_DATABASE_URL") or not os.environ.get("GGZY_REDIS_URL"):
+        click.echo("错误 (error): `ggzy up` needs GGZY_DATABASE_URL (PostgreSQL) and GGZY_REDIS_URL", err=True)
+        sys.exit(2)
+    bootstrap(_platform())
+    sys.exit(supervise(up_children(api_workers, celery_workers, concurrency, loglevel)))
+
+
+def _celery_config() -> Config:
+    """The configuration of a Celery process; exits when no Redis URL is set."""
     config = Config.from_env()
     if not config.redis_url:
         click.echo("错误 (error): GGZY_REDIS_URL is not set; without Redis, timers run inside `ggzy serve`.",
                    err=True)
         sys.exit(2)
-    from workers.celery_app import make_celery
-
-    argv = ["worker", "-B", f"--loglevel={loglevel}", f"--pool={pool}"]
-    if concurrency:
-        argv.append(f"--concurrency={concurrency}")
-    make_celery(config).worker_main(argv)
+    return config
 
 
 @main.command()
@@ -139,12 +190,38 @@ def users() -> None:
 @click.option("--role", "roles", multiple=True, required=True, help="repeat for several roles")
 @click.option("--region", default=None, help="six-digit administrative division code")
 @click.option("--org", default=None, help="unified social credit code (USCC) of the organisation")
-def users_create(name: str, roles: tuple[str, ...], region: str | None, org: str | None) -> None:
+@click.option("--password-stdin", is_flag=True, help="read a web login password from the first line of stdin")
+def users_create(name: str, roles: tuple[str, ...], region: str | None, org: str | None,
+                 password_stdin: bool) -> None:
     """Create a user; prints one JSON line with the token (shown only once)."""
     from services.users import create_user
 
-    created = create_user(_platform(), name, list(roles), region=region, org=org)
+    password = _stdin_password() if password_stdin else None
+    created = create_user(_platform(), name, list(roles), region=region, org=org, password=password)
     click.echo(json.dumps(created, ensure_ascii=False))
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--stdin", "from_stdin", is_flag=True, help="read the password from stdin instead of prompting")
+def users_password(name: str, from_stdin: bool) -> None:
+    """Set or change a user's web login password (signs out the user's open web sessions)."""
+    from services.users import set_password
+
+    if from_stdin or not sys.stdin.isatty():
+        password = _stdin_password()
+    else:
+        password = click.prompt("新密码 (new password)", hide_input=True, confirmation_prompt=True)
+    changed = set_password(_platform(), name, password)
+    click.echo(json.dumps(changed, ensure_ascii=False))
+
+
+def _stdin_password() -> str:
+    """The first line of stdin without its line ending; passwords never go on the command line."""
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise click.ClickException("标准输入中没有密码 (no password on stdin)")
+    return line
 
 
 @main.group()

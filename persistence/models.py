@@ -58,6 +58,8 @@ class User(Base):
     org: Mapped[str | None] = mapped_column(String(18))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # Salted scrypt (domain/passwords.py) for web login; NULL: the user signs in with the token only.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
 
 
 class ProcessDefinition(Base):

@@ -6,11 +6,21 @@ from typing import Any
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import fields
 
 from api.auth import actor, platform, require
-from api.schemas import DefinitionOut, VersionQuery
+from api.schemas import DefinitionOut, Open, VersionQuery
 from domain.errors import BadRequest
 from services import definitions
+
+
+class ValidationOut(Open):
+    valid = fields.Boolean(required=True)
+    key = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+    message = fields.String()
+    errors = fields.List(fields.Dict())
+
 
 blp = Blueprint("process_definitions", __name__, url_prefix="/api/v1/process-definitions",
                 description="BPMN 流程定义")
@@ -46,6 +56,15 @@ class Definitions(MethodView):
         caller = require("designer", "admin")
         summary, created = definitions.deploy_bytes(platform(), _bpmn_bytes(), caller)
         return summary, 201 if created else 200
+
+
+@blp.route("/validate")
+class Validate(MethodView):
+    @blp.response(200, ValidationOut)
+    def post(self) -> Any:
+        """Run the deploy checks on a BPMN file without deploying it: {valid, errors: [{element_id, message}]}."""
+        require("designer", "admin")
+        return definitions.validate_bytes(platform(), _bpmn_bytes())
 
 
 @blp.route("/<key>")
