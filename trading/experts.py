@@ -13,6 +13,7 @@ The candidate list is fingerprinted by ``candidates_hash``: SHA-256 of the sorte
 from __future__ import annotations
 
 import hashlib
+import operator
 import random
 import sys
 import zlib
@@ -20,7 +21,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import accumulate, pairwise
+from itertools import accumulate
 
 from domain.errors import Invalid, NotFound, StatuteViolation
 from domain.statutes import Rule, get_rule
@@ -71,11 +72,15 @@ def draw(candidates: Sequence[Candidate], needed: int, reserves: int, seed: str)
     return draw_ids([c.id for c in candidates], needed, reserves, seed)
 
 
-def draw_ids(candidate_ids: Iterable[int], needed: int, reserves: int, seed: str) -> DrawResult:
-    """draw() on bare ids: the service's path, which never builds an object per candidate."""
+def draw_ids(candidate_ids: Iterable[int], needed: int, reserves: int, seed: str,
+             ascending: bool = False) -> DrawResult:
+    """draw() on bare ids: the service's path, which never builds an object per candidate.
+
+    ascending=True promises a list already strictly ascending (the service's), which is then not sorted again.
+    """
     if needed < 1 or reserves < 0:
         raise Invalid("抽取人数不合法：评标专家至少 1 名，候补不能为负数")
-    ids = sorted(set(candidate_ids))
+    ids = candidate_ids if ascending and isinstance(candidate_ids, list) else sorted(set(candidate_ids))
     if len(ids) < needed:
         raise Invalid(
             f"符合条件的专家不足：需要 {needed} 名，排除回避和不可用人员后仅有 {len(ids)} 名，"
@@ -145,10 +150,10 @@ def minimum_size(rule: Rule, budget: Decimal | int | str | None) -> int:
     return rule.n
 
 
-def pack_ids(ids: Iterable[int]) -> bytes:
+def pack_ids(ids: Iterable[int], ascending: bool = False) -> bytes:
     """Sorted ids as zlib-compressed 32-bit deltas: 100,000 consecutive-ish ids take a few kB."""
-    ordered = sorted(ids)
-    deltas = array(_U32, [b - a for a, b in pairwise([0, *ordered])])
+    ordered = ids if ascending and isinstance(ids, list) else sorted(ids)
+    deltas = array(_U32, map(operator.sub, ordered, [0, *ordered[:-1]]))
     if sys.byteorder != "little":  # stored little-endian whatever the machine
         deltas.byteswap()
     return zlib.compress(deltas.tobytes(), 1)

@@ -18,11 +18,16 @@ from workers.health import HEARTBEAT_KEY
 
 log = logging.getLogger(__name__)
 
-SCAN_EVERY_SECONDS = 0.5
+SCAN_EVERY_SECONDS = 0.25
 # While this key exists the instance has a firing task queued or running; a crashed worker's key expires
 # so the next scan queues the instance again.
 QUEUED_KEY = "ggzy:timers:queued:{instance_id}"
 QUEUED_TTL_MS = 5000
+# Instances per firing task: one broker message per instance costs more than the firing of a simple timer.
+FIRE_BATCH = 10
+# A scan queues nothing while this many messages wait: a backlog drains before its keys expire, so a long
+# queue never gets the same instances a second time, and the scans themselves are not stuck behind it.
+MAX_BACKLOG = 20
 
 
 class WorkerState:
@@ -93,15 +98,29 @@ def make_celery(config: Config) -> Celery:
 
     @app.task(name="ggzy.scan_timers", ignore_result=True)
     def scan_timers() -> int:
-        """Queue one firing task per instance with due timers, unless one is already queued."""
+        """Queue firing tasks (FIRE_BATCH instances each) for due instances that are not queued already."""
         p, r = state.platform(), state.redis()
         # The heartbeat workers.health.CeleryHealth reads for /healthz.
         r.set(HEARTBEAT_KEY, repr(time.time()), ex=3600)
-        queued = 0
-        for instance_id in timers.due_instances(p):
-            if r.set(QUEUED_KEY.format(instance_id=instance_id), "1", nx=True, px=QUEUED_TTL_MS):
-                fire_instance_timers.delay(instance_id)
-                queued += 1
+        room = MAX_BACKLOG - int(r.llen(app.conf.task_default_queue))  # type: ignore[arg-type]
+        if room <= 0:
+            return 0
+        # The most overdue come first, and up to MAX_BACKLOG batches of them are still queued or running: read
+        # past those, so that a scan finds the next ones to queue while the queue drains.
+        due = timers.due_instances(p, limit=(MAX_BACKLOG + room) * FIRE_BATCH)
+        if not due:
+            return 0
+        # Two round trips for all the keys, not one per instance: which are free, then claim those.
+        keys = [QUEUED_KEY.format(instance_id=i) for i in due]
+        free = [(i, k) for i, k, taken in zip(due, keys, r.mget(keys), strict=True) if taken is None]
+        free = free[:room * FIRE_BATCH]
+        with r.pipeline(transaction=False) as pipe:
+            for _, key in free:
+                pipe.set(key, "1", nx=True, px=QUEUED_TTL_MS)
+            claimed = [i for (i, _), ok in zip(free, pipe.execute(), strict=True) if ok]
+        for start in range(0, len(claimed), FIRE_BATCH):
+            fire_timers.delay(claimed[start:start + FIRE_BATCH])
+        queued = len(claimed)
         if queued:
             log.info("timer firing queued", extra={"instances": queued})
         return queued
@@ -121,6 +140,20 @@ def make_celery(config: Config) -> Celery:
         r.delete(QUEUED_KEY.format(instance_id=instance_id))
         if fired:
             log.info("timers fired", extra={"instance_id": instance_id, "timers": fired})
+        return fired
+
+    @app.task(name="ggzy.fire_timers", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+    def fire_timers(instance_ids: list[str]) -> int:
+        """Fire a batch of instances one after another, each in its own step; a failure skips only its own."""
+        p, r = state.platform(), state.redis()
+        fired = 0
+        for instance_id in instance_ids:
+            try:
+                fired += timers.fire_instance(p, instance_id)
+            except Exception:  # logged; its key expires and a later scan queues it again
+                log.exception("timer firing failed", extra={"instance_id": instance_id})
+                continue
+            r.delete(QUEUED_KEY.format(instance_id=instance_id))
         return fired
 
     @app.task(name="ggzy.ping")

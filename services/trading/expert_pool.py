@@ -141,8 +141,10 @@ def set_blacklist(p: Platform, actor: Actor, expert_id: int, blacklisted: bool, 
 
 
 def candidates(session: Session, codes: list[str], region: str | None) -> list[int]:
-    """Ids of the active experts with any of the specialty codes, in the region (and its subdivisions)."""
+    """Ids of the active experts with any of the specialty codes, in the region (and its subdivisions), ascending."""
     # One range scan of ix_expert_specialties_code per code, answered from the index alone.
+    if session.get_bind().dialect.name == "postgresql":
+        return _sorted_ids_pg(session, codes, region)
     query = select(ExpertSpecialty.expert_id).where(ExpertSpecialty.code.in_(codes),
                                                     ExpertSpecialty.active.is_(True))
     if region:
@@ -150,7 +152,7 @@ def candidates(session: Session, codes: list[str], region: str | None) -> list[i
         query = query.where(ExpertSpecialty.region.between(low, high))
     if len(codes) > 1:
         query = query.distinct()
-    return _ids(session, query)
+    return sorted(_ids(session, query))
 
 
 def unavailable_on(session: Session, day: date) -> set[int]:
@@ -234,6 +236,26 @@ def _ids(session: Session, query: Select[Any]) -> list[int]:
     subquery = query.subquery()
     text = session.scalar(select(func.aggregate_strings(cast(subquery.c[0], String), ",")))
     return [int(i) for i in text.split(",")] if text else []
+
+
+def _sorted_ids_pg(session: Session, codes: list[str], region: str | None) -> list[int]:
+    """The candidates' ids, distinct and ascending, fetched as one binary int4[]."""
+    # With ~100,000 candidates a binary array costs a third of a comma-joined string parsed in Python, and the
+    # list arrives sorted. The same filter as candidates(), written out: one range of ix_expert_specialties_code per code.
+    # (expert_id, code) is the key, so only several codes can yield an id twice.
+    distinct = "DISTINCT " if len(set(codes)) > 1 else ""
+    sql = (f"SELECT array_agg({distinct}expert_id ORDER BY expert_id) FROM expert_specialties "
+           "WHERE code = ANY(%(codes)s) AND active")
+    params: dict[str, Any] = {"codes": list(codes)}
+    if region:
+        sql += " AND region BETWEEN %(low)s AND %(high)s"
+        params["low"], params["high"] = region_range(region)
+    # The driver's binary cursor on the session's own connection, so the read stays in this transaction.
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with driver.cursor(binary=True) as cursor:
+        row = cursor.execute(sql, params).fetchone()
+    return list(row[0]) if row and row[0] else []
 
 
 def _sync(session: Session, expert: Expert) -> None:

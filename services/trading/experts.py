@@ -114,9 +114,10 @@ def _draw_seats(session: Session, p: Platform, actor: Actor | None, now: datetim
     if not first:  # nobody drawn before, declined or not, is drawn again for the same committee
         excluded |= set(session.scalars(select(CommitteeMember.expert_id).where(
             CommitteeMember.committee_id == committee.id)))
-    chosen = set(candidates) - excluded
+    # The candidates come ascending and distinct; filtering keeps that order, so nothing is sorted again.
+    chosen = [i for i in candidates if i not in excluded]
     seed = secrets.token_hex(16)
-    result = draw_ids(chosen, needed, committee.reserves, seed)
+    result = draw_ids(chosen, needed, committee.reserves, seed, ascending=True)
     event = audit.append(session, committee.instance_id, "experts.drawn", actor, now, {
         "committee_id": committee.id, "lot": committee.lot, "reason": reason, "seed": seed,
         "candidates_hash": result.candidates_hash, "candidate_count": result.candidate_count,
@@ -127,7 +128,7 @@ def _draw_seats(session: Session, p: Platform, actor: Actor | None, now: datetim
     row = ExpertDraw(
         committee_id=committee.id, instance_id=committee.instance_id, reason=reason, seed=seed,
         candidates_hash=result.candidates_hash, candidate_count=result.candidate_count,
-        candidates=pack_ids(chosen), needed=needed, reserves_requested=committee.reserves,
+        candidates=pack_ids(chosen, ascending=True), needed=needed, reserves_requested=committee.reserves,
         members=list(result.members), reserves=list(result.reserves), event_seq=event.seq, created_at=now,
         created_by=actor.username if actor else None,
     )

@@ -1,0 +1,262 @@
+"""Task completions per second across many instances on PostgreSQL: over HTTP (gunicorn) and the service layer."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.loadkit import (
+    FIXTURES,
+    CpuMeter,
+    Http,
+    Stack,
+    env_float,
+    env_int,
+    flush_redis,
+    log,
+    percentiles,
+    pg_backends,
+    postgres,
+)
+
+BODY = b'{"data": {"finish": false}}'
+
+
+def prepare(url: str, count: int) -> tuple[str, list[tuple[str, str]]]:
+    """Deploy loop_user, create a staff token and start `count` instances; (token, [(instance, task)])."""
+    from ggzy.config import Config
+    from services import bootstrap, instances, users
+    from services.platform import Platform
+
+    p = Platform.build(Config(database_url=url, processes_dir=FIXTURES / "bpmn", forms_dir=FIXTURES / "forms"))
+    try:
+        bootstrap.load_data(p)
+        token = users.create_user(p, "bench_staff", ["staff"], region="330100")["token"]
+        with p.db.sessions() as session:
+            actor = users.authenticate(session, token)
+        started = []
+        for n in range(count):
+            view, _ = instances.start(p, actor, "loop_user", f"LOAD-{n}", {"done": 0, "finish": False},
+                                      region="330100")
+            started.append((view["id"], view["tasks"][0]["id"]))
+        return token, started
+    finally:
+        p.dispose()
+
+
+def _http_thread(port: int, token: str, owned: list[list[str]], until: float, warm_until: float,
+                 out: dict[str, Any]) -> None:
+    """Complete the ready task of each owned instance in turn; on a dropped connection, retry the same task."""
+    client = Http(port)
+    latencies: list[float] = []
+    done: Counter[str] = Counter()
+    errors = recovered = 0
+    i = 0
+    while time.monotonic() < until:
+        instance = owned[i % len(owned)]
+        i += 1
+        started = time.perf_counter()
+        for _attempt in range(50):
+            try:
+                status, view = client.call("POST", f"/api/v1/tasks/{instance[1]}/complete", token, BODY)
+            except OSError:
+                errors += 1
+                time.sleep(0.05)
+                continue
+            if status == 409:
+                # The dropped request had committed before its worker died: read where the instance is now.
+                status, view = client.call("GET", f"/api/v1/process-instances/{instance[0]}", token)
+                recovered += 1
+            if status != 200:
+                raise RuntimeError(f"unexpected {status}: {view}")
+            break
+        else:
+            raise RuntimeError("no answer after 50 attempts")
+        instance[1] = view["tasks"][0]["id"]
+        done[instance[0]] += 1
+        if started >= warm_until:
+            latencies.append((time.perf_counter() - started) * 1000)
+    client.close()
+    out.setdefault("latencies", []).extend(latencies)
+    out.setdefault("done", Counter()).update(done)
+    out["errors"] = out.get("errors", 0) + errors
+    out["recovered"] = out.get("recovered", 0) + recovered
+
+
+def _http_client(port: int, token: str, owned: list[list[str]], threads: int, until: float, warm_until: float,
+                 queue: Any) -> None:
+    out: dict[str, Any] = {}
+    lock = threading.Lock()
+    parts: list[dict[str, Any]] = [{} for _ in range(threads)]
+    workers = [threading.Thread(target=_http_thread, args=(port, token, owned[t::threads], until, warm_until, parts[t]))
+               for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    with lock:
+        for part in parts:
+            out.setdefault("latencies", []).extend(part.get("latencies", []))
+            out.setdefault("done", Counter()).update(part.get("done", Counter()))
+            out["errors"] = out.get("errors", 0) + part.get("errors", 0)
+            out["recovered"] = out.get("recovered", 0) + part.get("recovered", 0)
+    queue.put(out)
+
+
+def _service_client(url: str, token: str, owned: list[list[str]], until: float, warm_until: float,
+                    queue: Any) -> None:
+    """One process calling services.tasks.complete directly."""
+    from ggzy.config import Config
+    from services import tasks, users
+    from services.platform import Platform
+
+    p = Platform.build(Config(database_url=url))
+    with p.db.sessions() as session:
+        actor = users.authenticate(session, token)
+    latencies, done, i = [], Counter[str](), 0
+    while time.monotonic() < until:
+        instance = owned[i % len(owned)]
+        i += 1
+        started = time.perf_counter()
+        view = tasks.complete(p, actor, instance[1], {"finish": False})
+        instance[1] = view["tasks"][0]["id"]
+        done[instance[0]] += 1
+        if started >= warm_until:
+            latencies.append((time.perf_counter() - started) * 1000)
+    p.dispose()
+    queue.put({"latencies": latencies, "done": done, "errors": 0, "recovered": 0})
+
+
+def drive(target: Any, args_for: Any, processes: int, seconds: float, warm: float,
+          working: Callable[[list[int]], list[int]]) -> dict[str, Any]:
+    """Run `processes` client processes for warm + seconds; merge their results. `working(client pids)` names
+    the processes doing the work (server, database), whose CPU time over the measured seconds is reported."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    start = time.monotonic() + 1.0
+    warm_until, until = start + warm, start + warm + seconds
+    procs = [ctx.Process(target=target, args=(*args_for(n), until, warm_until, queue)) for n in range(processes)]
+    for proc in procs:
+        proc.start()
+    meter, cpu = CpuMeter(), []
+
+    def measure() -> None:
+        time.sleep(max(0.0, warm_until - time.monotonic()))
+        meter.start(working([p.pid for p in procs if p.pid]))
+        time.sleep(max(0.0, until - time.monotonic()))
+        cpu.append(meter.stop(working([p.pid for p in procs if p.pid])))
+
+    measuring = threading.Thread(target=measure, daemon=True)
+    measuring.start()
+    results = [queue.get(timeout=seconds + warm + 120) for _ in procs]
+    measuring.join(timeout=10)
+    for proc in procs:
+        proc.join(timeout=30)
+    merged: dict[str, Any] = {"latencies": [], "done": Counter(), "errors": 0, "recovered": 0}
+    for r in results:
+        merged["latencies"] += r["latencies"]
+        merged["done"].update(r["done"])
+        merged["errors"] += r["errors"]
+        merged["recovered"] += r["recovered"]
+    merged["measured"] = len(merged["latencies"])
+    merged["per_second"] = round(merged["measured"] / seconds, 1)
+    merged["cpu_ms_per_completion"] = round(cpu[0] * 1000 / merged["measured"], 2) if cpu and merged["measured"] else None
+    return merged
+
+
+def verify(url: str, done: Counter[str]) -> dict[str, Any]:
+    """Every instance's `done` counter and its task.completed events equal what the clients saw succeed."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT i.id, CAST(i.variables->>'done' AS integer), "
+            "(SELECT count(*) FROM events e WHERE e.instance_id = i.id AND e.type = 'task.completed') "
+            "FROM process_instances i WHERE i.process_key = 'loop_user'")).all()
+    engine.dispose()
+    lost = sum(max(0, done[i] - d) for i, d, _ in rows)
+    doubled = sum(max(0, d - done[i]) for i, d, _ in rows)
+    mismatched = sum(1 for _, d, events in rows if d != events)
+    return {"instances": len(rows), "completions": sum(d for _, d, _ in rows), "lost": lost, "doubled": doubled,
+            "events_mismatch": mismatched}
+
+
+def run(kill: bool = False) -> dict[str, Any]:
+    """Both modes on one fresh database; with kill, a gunicorn worker is SIGKILLed halfway through HTTP."""
+    count = env_int("GGZY_BENCH_INSTANCES", 400)
+    seconds = env_float("GGZY_BENCH_SECONDS", 20)
+    api_workers = env_int("GGZY_BENCH_API_WORKERS", 3)
+    clients, threads = env_int("GGZY_BENCH_CLIENTS", 2), env_int("GGZY_BENCH_CLIENT_THREADS", 8)
+    service_procs = env_int("GGZY_BENCH_SERVICE_PROCS", 3)
+    result: dict[str, Any] = {"instances": count, "seconds": seconds, "api_workers": api_workers,
+                              "clients": clients, "threads": threads, "service_procs": service_procs}
+    with postgres("ggzy_bench_load") as (url, description), tempfile.TemporaryDirectory() as folder:
+        result["server"] = description
+        token, started = prepare(url, count)
+        log(f"completions: {count} loop_user instances started")
+        owned = [[i, t] for i, t in started]
+        if not kill:
+            res = drive(_service_client, lambda n: (url, token, owned[n::service_procs]), service_procs, seconds, 2,
+                        lambda clients: clients + pg_backends(url))
+            result["service"] = {"per_second": res["per_second"], "latency_ms": percentiles(res["latencies"]),
+                                 "cpu_ms": res["cpu_ms_per_completion"],
+                                 "check": verify(url, res["done"] + Counter())}
+            log(f"completions, service layer x{service_procs}: {res['per_second']}/s "
+                f"{result['service']['latency_ms']}")
+            # The service run moved the tasks on: re-read where each instance stands.
+            owned = _ready_tasks(url)
+        flush_redis()
+        stack = Stack(url, Path(folder))
+        try:
+            stack.api(api_workers)
+            stack.celery(2)
+            victim: list[int] = []
+            if kill:
+                def killer() -> None:
+                    time.sleep(1.0 + 2 + seconds / 2)
+                    pid = stack.api_workers()[0]
+                    os.kill(pid, 9)
+                    victim.append(pid)
+                    log(f"completions: SIGKILLed gunicorn worker {pid}")
+                threading.Thread(target=killer, daemon=True).start()
+            before = _done_counts(url)
+            res = drive(_http_client, lambda n: (stack.port, token, owned[n::clients], threads), clients, seconds, 2,
+                        lambda _clients: stack.api_workers() + pg_backends(url))
+        finally:
+            stack.stop()
+        expected = Counter(before)
+        expected.update(res["done"])
+        result["http"] = {"per_second": res["per_second"], "latency_ms": percentiles(res["latencies"]),
+                          "errors": res["errors"], "recovered": res["recovered"], "killed": victim,
+                          "cpu_ms": res["cpu_ms_per_completion"],
+                          "check": verify(url, expected)}
+        log(f"completions, HTTP gunicorn x{api_workers}: {res['per_second']}/s {result['http']}"[:400])
+    return result
+
+
+def _ready_tasks(url: str) -> list[list[str]]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT instance_id, id FROM tasks WHERE status = 'ready'")).all()
+    engine.dispose()
+    return [[i, t] for i, t in rows]
+
+
+def _done_counts(url: str) -> dict[str, int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT id, CAST(variables->>'done' AS integer) FROM process_instances")).all()
+    engine.dispose()
+    return {i: d for i, d in rows}

@@ -1,0 +1,125 @@
+"""Production run mode: the API under gunicorn, and `ggzy up` supervising gunicorn, Celery workers and beat."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from ggzy.config import Config
+
+log = logging.getLogger(__name__)
+
+# Threads per gunicorn worker: like waitress's 8 in `ggzy serve`, so a slow upload or a long poll does not
+# hold up the other requests of the same process.
+THREADS = 8
+STOP_SECONDS = 35.0  # gunicorn's graceful_timeout (30 s) and a little more
+
+
+def serve_gunicorn(config: Config, workers: int, threads: int = THREADS) -> None:
+    """Serve api.wsgi under gunicorn with `workers` processes of `threads` threads each (blocks)."""
+    from gunicorn.app.base import BaseApplication
+
+    class Application(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            settings = {
+                "bind": f"{config.host}:{config.port}",
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": threads,
+                # The app is built in each worker after the fork: connection pools must not cross a fork.
+                "preload_app": False,
+                # gthread's timeout is the worker's heartbeat, not a request's duration: long uploads are fine.
+                "timeout": 60,
+                "graceful_timeout": 30,
+                "keepalive": 5,
+                "errorlog": "-",
+                "loglevel": "info",
+                "proc_name": "ggzy-api",
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from api.app import create_app
+
+            return create_app(config)
+
+    Application().run()
+
+
+@dataclass
+class Child:
+    """One supervised process: its name, command line, and the running process."""
+
+    name: str
+    argv: list[str]
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+
+def up_children(api_workers: int, celery_workers: int, concurrency: int, loglevel: str) -> list[Child]:
+    """The processes of a local production set-up: gunicorn, Celery workers without beat, one beat."""
+    ggzy = [sys.executable, "-m", "ggzy.cli"]
+    children = [Child("api", [*ggzy, "serve", "--workers", str(api_workers)])]
+    for n in range(1, celery_workers + 1):
+        children.append(Child(f"worker{n}", [
+            *ggzy, "worker", "--no-beat", "--concurrency", str(concurrency), "--loglevel", loglevel,
+            "--hostname", f"ggzy{n}@%h"]))
+    children.append(Child("beat", [*ggzy, "beat", "--loglevel", loglevel]))
+    return children
+
+
+def supervise(children: list[Child], stop_seconds: float = STOP_SECONDS) -> int:
+    """Start every child, forward SIGINT/SIGTERM as SIGTERM, and stop them all when one ends; exit code."""
+    stopping: list[int] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stopping.append(signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    code = 0
+    try:
+        for child in children:
+            # Each in its own session: a Ctrl-C reaches only this supervisor, which stops the children in order.
+            child.proc = subprocess.Popen(child.argv, start_new_session=True)
+            print(f"ggzy up: started {child.name} (pid {child.proc.pid}): {' '.join(child.argv[2:])}", flush=True)
+        while not stopping:
+            ended = [c for c in children if c.proc is not None and c.proc.poll() is not None]
+            if ended:
+                for c in ended:
+                    print(f"ggzy up: {c.name} exited with {c.proc.returncode if c.proc else '?'}; stopping all",
+                          file=sys.stderr, flush=True)
+                code = 1
+                break
+            time.sleep(0.2)
+    finally:
+        _stop_all(children, stop_seconds)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return code
+
+
+def _stop_all(children: list[Child], stop_seconds: float) -> None:
+    """SIGTERM to each child (a warm shutdown), then SIGKILL to the process group of any that lingers."""
+    running = [c for c in children if c.proc is not None and c.proc.poll() is None]
+    for child in running:
+        assert child.proc is not None
+        child.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + stop_seconds
+    for child in running:
+        assert child.proc is not None
+        try:
+            child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"ggzy up: {child.name} did not stop in {stop_seconds:.0f} s; killing it", file=sys.stderr)
+        # The group too: a Celery pool child or beat process must never outlive its parent.
+        try:
+            os.killpg(child.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        child.proc.wait()
