@@ -10,6 +10,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from api import errors, resources
+from api.auth import authenticate_first
 from ggzy.config import Config
 from services.platform import Platform
 from web import bp as web_pages
@@ -39,6 +40,8 @@ def create_app(config: Config | None = None, platform: Platform | None = None, s
     for blueprint in _blueprints():
         api.register_blueprint(blueprint)
     app.register_blueprint(web_pages)
+    # Authenticate before flask-smorest parses arguments: an anonymous caller gets 401, never a 400 or 422.
+    app.before_request(authenticate_first)
     errors.register(app)
     if start_worker:
         app.extensions["ggzy_scheduler"] = _scheduler(platform)

@@ -1,6 +1,7 @@
 """Bearer-token authentication and role checks at the HTTP edge."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import replace
@@ -9,7 +10,10 @@ from flask import current_app, g, request
 
 from domain.access import Actor
 from domain.errors import Forbidden
-from services.users import authenticate, hash_token
+from services.users import hash_token, identify
+
+# The only /api/v1 routes open without a token (CONTRACT.md); statutes' /due needs one.
+PUBLIC_API = re.compile(r"^/api/v1/(public/|openapi\.json$|auth/login$|statutes(/[^/]+)?/?$)")
 
 
 def platform():  # type: ignore[no-untyped-def]
@@ -30,10 +34,22 @@ def actor() -> Actor:
         g.actor = replace(cached_actor, ip=request.remote_addr)
         return g.actor
     with platform().db.sessions() as session:
-        g.actor = authenticate(session, token, request.remote_addr)
-    if key:
+        g.actor, long_lived = identify(session, token, request.remote_addr)
+    # Only API tokens are cached: a web session must die at once on sign-out or a password change, in
+    # every process, so its token is looked up each time (two indexed reads).
+    if key and long_lived:
         _TOKENS.put(key, g.actor)
     return g.actor
+
+
+def authenticate_first() -> None:
+    """Before any other work, refuse an API request without a valid token (401) unless its route is public."""
+    path = request.path
+    if request.method == "OPTIONS" or not path.startswith("/api/v1/") or PUBLIC_API.match(path):
+        return
+    if path.rstrip("/") == "/api/v1/admin/clock" and not platform().config.fake_clock:
+        return  # CONTRACT.md: without the fake clock the route does not exist, 404 for everyone
+    actor()
 
 
 class _TokenCache:

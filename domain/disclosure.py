@@ -7,6 +7,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from domain.forms import SEALED_KEY
+
 CONFIDENTIAL_KEY = "x-ggzy-confidential"
 # A form may publish only some completions, e.g. a bid-period form only when a clarification is issued:
 # a JSON Schema the submitted data must match for the completion to be published.
@@ -95,7 +97,8 @@ def _strip(schema: Any, value: Any, root: dict[str, Any]) -> Any:
 
 
 def _confidential(sub: Any) -> bool:
-    return isinstance(sub, dict) and sub.get(CONFIDENTIAL_KEY) is True
+    # A sealed value (底价) is never published either, even on a form that forgot to mark it confidential.
+    return isinstance(sub, dict) and (sub.get(CONFIDENTIAL_KEY) is True or sub.get(SEALED_KEY) is True)
 
 
 def _confidential_anywhere(schema: dict[str, Any], name: str, root: dict[str, Any]) -> bool:

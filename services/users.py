@@ -58,17 +58,23 @@ def create_user(p: Platform, username: str, roles: list[str], region: str | None
 
 def authenticate(session: Session, token: str | None, ip: str | None = None) -> Actor:
     """The actor behind a bearer token, or Unauthorized."""
+    return identify(session, token, ip)[0]
+
+
+def identify(session: Session, token: str | None, ip: str | None = None) -> tuple[Actor, bool]:
+    """The actor behind a bearer token and whether the token is a long-lived API token (not a web session)."""
     if not token:
         raise Unauthorized("缺少访问令牌 (Authorization: Bearer TOKEN)")
     hashed = hash_token(token)
     user = session.scalar(select(User).where(User.token_hash == hashed))
+    api_token = user is not None
     if user is None:
         # Not an API token: perhaps a web session opened by password login; expiry is wall-clock time.
         user = session.scalar(select(User).join(WebSession, WebSession.user_id == User.id).where(
             WebSession.token_hash == hashed, WebSession.expires_at > datetime.now(UTC)))
     if user is None or not user.active:
         raise Unauthorized("访问令牌无效")
-    return Actor(user.username, frozenset(user.roles), user.region, user.org, ip)
+    return Actor(user.username, frozenset(user.roles), user.region, user.org, ip), api_token
 
 
 def set_password(p: Platform, username: str, password: str, actor: Actor | None = None) -> dict[str, Any]:

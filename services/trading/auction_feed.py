@@ -76,7 +76,7 @@ def list_auctions(p: Platform, actor: Actor, instance_id: str) -> list[dict[str,
 
 
 def authorize_view(session: Session, actor: Actor, row: Auction) -> AuctionParticipant | None:
-    """Staff, supervisors and purchasers of the trade's region, a participating bidder, or one a listing would
+    """Staff and supervisors of the trade's region, its own purchaser, a participating bidder, or one a listing would
     admit (its deposit arrived since the listing opened); the bidder's participant row, if it has one."""
     if _organiser(session, actor, row):
         return None
@@ -86,7 +86,7 @@ def authorize_view(session: Session, actor: Actor, row: Auction) -> AuctionParti
             return participant
         if auctions.admissible(session, row, actor.org) is not None:
             return None
-    raise Forbidden("无权查看该竞价：只有本区域的交易中心、监督人员、出让人和本场竞买人可以查看")
+    raise Forbidden("无权查看该竞价：只有本区域的交易中心、监督人员、本宗交易的出让方和本场竞买人可以查看")
 
 
 def auction_view(session: Session, row: Auction, actor: Actor, participant: AuctionParticipant | None,
@@ -131,7 +131,14 @@ def auction_view(session: Session, row: Auction, actor: Actor, participant: Auct
 def _organiser(session: Session, actor: Actor, row: Auction) -> bool:
     if not actor.has(*VIEWERS):
         return False
-    return actor.covers(session.scalar(select(ProcessInstance.region).where(ProcessInstance.id == row.instance_id)))
+    instance = session.get(ProcessInstance, row.instance_id)
+    if instance is None or not actor.covers(instance.region):
+        return False
+    if actor.has("staff", "supervisor"):
+        return True
+    # A purchaser watches only its own trade (the grantor or transferor), not every sale of its region.
+    owner = str((instance.variables or {}).get("purchaser_uscc") or "").strip().upper()
+    return instance.created_by == actor.username or bool(actor.org and actor.org.strip().upper() == owner)
 
 
 def standing(session: Session, row: Auction, participant: AuctionParticipant | None) -> dict[str, Any] | None:

@@ -51,7 +51,8 @@ def pay(p: Platform, instance_id: str, n: int, amount: str = "100000.00") -> Non
 def auction_terms(kind: str = "auction", **extra: Any) -> dict[str, Any]:
     """Process variables of an auction starting 2026-10-10 09:00 Shanghai time."""
     base: dict[str, Any] = {"auction_kind": kind, "start_price": "1000000.00", "increment": "10000.00",
-                            "bond_amount": "100000.00", "auction_start": "2026-10-10T09:00:00+08:00"}
+                            "bond_amount": "100000.00", "auction_start": "2026-10-10T09:00:00+08:00",
+                            "purchaser_uscc": uscc(50)}
     if kind == "auction":
         base["auction_end"] = "2026-10-10T10:00:00+08:00"
     elif kind == "listing":

@@ -19,7 +19,8 @@ def trade(platform, open_auction, make_user):
     view = open_auction(auction_terms(reserve_price=RESERVE))
     users = {n: make_user("bidder", org=uscc(n)) for n in (1, 2, 3, 9)}
     users.update(staff=make_user("staff", region=REGION), other_staff=make_user("staff", region="440100"),
-                 supervisor=make_user("supervisor", region="330000"), purchaser=make_user("purchaser", region=REGION))
+                 supervisor=make_user("supervisor", region="330000"), purchaser=make_user("purchaser", region=REGION, org=uscc(50)),
+                 other_purchaser=make_user("purchaser", region=REGION, org=uscc(51)))
     platform.clock.set(at(2026, 10, 10, 9, 30))
     return view["id"], view["variables"]["auction_id"], users
 
@@ -57,7 +58,7 @@ def test_a_bid_after_the_close_time_is_409_with_a_chinese_message(client, platfo
 def test_viewers_by_role_region_and_participation(client, trade):
     instance_id, aid, users = trade
     for who, status in ((1, 200), ("staff", 200), ("supervisor", 200), ("purchaser", 200), (9, 403),
-                        ("other_staff", 403)):
+                        ("other_staff", 403), ("other_purchaser", 403)):
         assert client.get(f"/api/v1/auctions/{aid}", headers=users[who]).status_code == status, who
     listed = client.get(f"/api/v1/process-instances/{instance_id}/auctions", headers=users[1])
     assert listed.status_code == 200 and [a["id"] for a in listed.json] == [aid]
