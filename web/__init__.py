@@ -81,6 +81,18 @@ def bids(instance_id: str) -> ResponseReturnValue:
     return _page("bids.html", "递交投标文件", instance_id=instance_id)
 
 
+@bp.get("/auctions")
+def auctions() -> ResponseReturnValue:
+    """The auctions of a trade (?instance=) that the signed-in user may follow or bid in."""
+    return _page("auctions.html", "网络竞价")
+
+
+@bp.get("/auctions/<int:auction_id>")
+def auction(auction_id: int) -> ResponseReturnValue:
+    """The live auction: price, countdown, my paddle and standing, bid history, the bid form, the result."""
+    return _page("auction.html", "竞价大厅", auction_id=auction_id)
+
+
 @bp.get("/modeler")
 def modeler() -> ResponseReturnValue:
     """The BPMN modeler for process designers: open, edit, validate, deploy."""

@@ -79,7 +79,8 @@ def test_pages_are_served_and_only_bpmn_js_leaves_node_modules(bare_client: Any)
     for path, marker in (("/", "交易信息公开"), ("/login", "账号密码"), ("/inbox", "待办任务"),
                          ("/modeler", "bpmn-modeler.production.min.js"), ("/dashboard", "监管看板"),
                          ("/instances/abc", "bpmn-navigated-viewer"), ("/trades/330100-G-2026-000001", "交易过程"),
-                         ("/publications/7", "pub-title"), ("/bids/abc", "加密并递交")):
+                         ("/publications/7", "pub-title"), ("/bids/abc", "加密并递交"),
+                         ("/auctions/7", 'data-auction-id="7"'), ("/auctions?instance=abc", "auctions-table")):
         page = client.get(path)
         assert page.status_code == 200, path
         assert page.mimetype == "text/html" and marker in page.get_data(as_text=True), path
@@ -89,6 +90,7 @@ def test_pages_are_served_and_only_bpmn_js_leaves_node_modules(bare_client: Any)
     assert script.status_code == 200 and b"BpmnJS" in script.get_data()[:2000]
     assert client.get("/vendor/bpmn-js/assets/bpmn-js.css").status_code == 200
     assert client.get("/assets/js/form.js").status_code == 200
+    assert client.get("/auctions/abc").status_code == 404  # auction ids are integers, as in the API
     for forbidden in ("/vendor/bpmn-js/../package.json", "/vendor/bpmn-js/%2e%2e/package.json",
                       "/vendor/diagram-js/index.js", "/vendor/bpmn-js/../../../package.json"):
         assert client.get(forbidden).status_code == 404, forbidden

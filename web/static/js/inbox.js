@@ -166,6 +166,11 @@ if (hasRole(session, 'bidder')) {
     const id = $('#bid-instance').value.trim();
     if (id) location.href = `/bids/${encodeURIComponent(id)}`;
   });
+  $('#auction-goto').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const id = $('#auction-instance').value.trim();
+    if (id) location.href = `/auctions?instance=${encodeURIComponent(id)}`;
+  });
 }
 
 async function start() {
