@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
@@ -77,11 +77,16 @@ REFUND_POLICIES: Mapping[str, RefundPolicy] = {
     # 39号令: losers within 5 working days of the sale's end without interest; the winner's goes to the price.
     "land.deposit_refund": RefundPolicy("land.deposit_refund", {"sale_ended": "losers"}, interest=False,
                                         winner_applied_to_price=True),
+    # Exchange rules: once the transferees (investors) are determined or the trade ends, the others' deposits
+    # go back without interest; a transferee's (each selected investor's) deposit becomes part of the price.
+    "prop.deposit_refund": RefundPolicy("prop.deposit_refund", {"trade_concluded": "losers"}, interest=False,
+                                        winner_applied_to_price=True),
 }
 
 # The process variable a service task reads for the date of each event.
 EVENT_VARIABLES: Mapping[str, str] = {
     "contract_signed": "contract_signed_at", "award_notice": "award_notice_at", "sale_ended": "sale_ended_at",
+    "trade_concluded": "trade_concluded_at",
 }
 
 
@@ -194,14 +199,14 @@ def refund_policy(rule_id: str) -> RefundPolicy:
     return policy
 
 
-def refund_action(policy: RefundPolicy, event: str, uscc: str, winner: str | None) -> str | None:
-    """What the event does to one bidder's deposit: REFUND, APPLY, or None (not yet)."""
+def refund_action(policy: RefundPolicy, event: str, uscc: str, winner: str | Collection[str] | None) -> str | None:
+    """What the event does to one bidder's deposit: REFUND, APPLY, or None (not yet); a trade may have several winners."""
     who = policy.events.get(event)
     if who is None:
         raise Invalid(f"规则 {policy.rule_id} 下没有事件 {event!r}；可用：{', '.join(policy.events)}")
     if who == "winner" and not winner:
         raise Invalid(f"事件 {event} 退还中标人的保证金，须指明中标人（winner_uscc）")
-    is_winner = winner is not None and uscc == winner
+    is_winner = uscc == winner if isinstance(winner, str) else uscc in (winner or ())
     if who == "all":
         return REFUND
     if who == "winner":

@@ -118,12 +118,12 @@ def deposit_status(session: Session, instance_id: str, uscc: str, lot: str = rul
 
 
 def schedule_refunds(session: Session, instance_id: str, event: str, on: datetime | date,
-                     winner_uscc: str | None = None, rule_id: str = rules.DEFAULT_REFUND_RULE, *,
+                     winner_uscc: str | list[str] | None = None, rule_id: str = rules.DEFAULT_REFUND_RULE, *,
                      tz: ZoneInfo = SHANGHAI, now: datetime | None = None, actor: Actor | None = None,
                      interest_rate: Decimal | None = None) -> list[dict[str, Any]]:
     """Set the refund due time of each held deposit the event releases (the caller holds the instance lock)."""
     policy = rules.refund_policy(rule_id)
-    winner_uscc = uscc_rules.normalize(winner_uscc) if winner_uscc else None
+    winners = _winners(winner_uscc)
     event_day = on.astimezone(tz).date() if isinstance(on, datetime) else on
     now = now or (on if isinstance(on, datetime) else datetime.combine(on, time.min, tz))
     instance = session.get(ProcessInstance, instance_id)
@@ -136,7 +136,7 @@ def schedule_refunds(session: Session, instance_id: str, event: str, on: datetim
         Deposit.instance_id == instance_id, Deposit.status == rules.HELD).order_by(Deposit.id)).all()
     changed = []
     for deposit in held:
-        action = rules.refund_action(policy, event, deposit.bidder_uscc, winner_uscc)
+        action = rules.refund_action(policy, event, deposit.bidder_uscc, winners)
         if action is None:
             continue
         deposit.refund_rule, deposit.refund_event, deposit.updated_at = rule_id, event, now
@@ -149,7 +149,7 @@ def schedule_refunds(session: Session, instance_id: str, event: str, on: datetim
                         "status": deposit.status, "refund_due_at": _iso(deposit.refund_due_at, tz)})
     if changed:
         audit.append(session, instance_id, "deposits.refunds_scheduled", actor, now, {
-            "rule": rule_id, "event": event, "event_date": event_day.isoformat(), "winner_uscc": winner_uscc,
+            "rule": rule_id, "event": event, "event_date": event_day.isoformat(), "winner_uscc": winners,
             "refund_due_at": _iso(due_at, tz), "deposits": changed})
     return changed
 
@@ -268,7 +268,8 @@ def schedule_refunds_task(call: ServiceCall) -> dict[str, Any]:
     event = str(call.data.get("refund_event") or rules.refund_policy(rule_id).default_event)
     tz = call.platform.tz
     on = _event_time(call.data.get(rules.EVENT_VARIABLES.get(event, "")), tz) or call.now
-    winner = call.data.get("winner_uscc") or None
+    # A trade with several winners (a capital increase's selected investors) names them in deposit_winners.
+    winner = call.data.get("deposit_winners") or call.data.get("winner_uscc") or None
     rate = rules.interest_rate(call.data.get("deposit_interest_rate"))
     schedule_refunds(call.session, call.instance.id, event, on, winner, rule_id, tz=tz, now=call.now,
                      actor=call.actor, interest_rate=rate)
@@ -362,6 +363,15 @@ def _refunds(session: Session, deposit_ids: list[int]) -> dict[int, DepositRefun
         return {}
     rows = session.scalars(select(DepositRefund).where(DepositRefund.deposit_id.in_(deposit_ids)))
     return {r.deposit_id: r for r in rows}
+
+
+def _winners(value: str | list[str] | None) -> str | list[str] | None:
+    """One winner's USCC, or several (kept as a list for the audit record), normalized."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        return uscc_rules.normalize(value)
+    return [uscc_rules.normalize(str(v)) for v in value]
 
 
 def _event_time(value: Any, tz: ZoneInfo) -> datetime | date | None:

@@ -123,7 +123,8 @@ def agreement_task(call: ServiceCall) -> dict[str, Any]:
         "transferee_uscc": transferee, "agreed_price": money_rules.yuan(price),
         "listing_price": money_rules.yuan(listing), "agreed_on": call.data.get("agreed_on")})
     return {"winner_uscc": transferee, "winner_name": call.data.get("sole_transferee_name"),
-            "award_amount": money_rules.yuan(price), "trade_failed": False, "deal_method": "agreement"}
+            "award_amount": money_rules.yuan(price), "trade_failed": False, "deal_method": "agreement",
+            "trade_concluded_at": call.data.get("agreed_on")}
 
 
 @service_task("property.select_investors", "按披露的遴选标准评议并确定投资方")
@@ -156,4 +157,6 @@ def select_investors_task(call: ServiceCall) -> dict[str, Any]:
         "selected": selected, "evaluated_on": call.data.get("evaluated_on")})
     return {"selected_investors": selected, "winner_uscc": selected[0], "winner_name": qualified[selected[0]],
             "award_amount": money_rules.yuan(total), "bidder_count": len(ranking), "trade_failed": False,
-            "investor_scores": {u: money_rules.yuan(t) for u, t in ranking}}
+            "investor_scores": {u: money_rules.yuan(t) for u, t in ranking},
+            # every selected investor's deposit becomes part of its subscription; the others' are refunded
+            "deposit_winners": selected, "trade_concluded_at": call.data.get("evaluated_on")}

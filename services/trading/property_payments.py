@@ -3,6 +3,9 @@
 32号令 第二十八条: the price is paid in full within 5 working days of the contract taking effect, or in
 instalments (first ≥ 30% within those 5 working days, the rest guaranteed, with interest, within one year).
 The exchange issues the transaction voucher (交易凭证) once the price is paid in full.
+
+A capital increase does not use this module: a plan has one payer per trade (uq_property_plans_instance) and the
+32号令 28 deadlines, while a capital increase may select several investors, each paying on the agreement's terms.
 """
 from __future__ import annotations
 

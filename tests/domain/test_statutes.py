@@ -105,7 +105,7 @@ def test_every_statute_rule_exists_with_its_figures() -> None:
 # Rules the platform adds beyond STATUTES.md ("add rules freely, never rename one"); each is named here.
 PLATFORM_RULES = {"gp.complaint_suspend", "land.min_bidders_tender", "mine.min_bidders_auction",
                   "prop.payment", "prop.disclosure_extension", "prop.asset_disclosure_small",
-                  "prop.asset_disclosure", "prop.asset_disclosure_large"}
+                  "prop.asset_disclosure", "prop.asset_disclosure_large", "prop.deposit_refund"}
 
 
 def test_the_table_and_the_platform_rules_are_all_there_and_nothing_else() -> None:

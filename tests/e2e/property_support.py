@@ -5,11 +5,15 @@ Dates are 2026 in Asia/Shanghai. Working days used below (Apr 6 is 清明, May 1
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from tests.e2e.cot_support import PURCHASER, REGION, Bidder, Run, names, uscc
+import pytest
+
+from tests.e2e.cot_support import FIRE_WITHIN, PURCHASER, REGION, Bidder, Run, at, names, uscc
 
 SUBJECT = uscc(70)
 TRANSFER = {
@@ -30,6 +34,11 @@ TRANSFER = {
 
 def notice(title: str, **fields: Any) -> dict[str, Any]:
     return {"title": title, "body": f"{title}。详见产权交易机构网站。", **fields}
+
+
+def near(moment: datetime, expected: str) -> bool:
+    """The clock runs on from the time a test sets, so a bid lands a moment after it."""
+    return timedelta(0) <= moment - at(expected) < timedelta(seconds=5)
 
 
 def rules_of(view: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -75,6 +84,24 @@ class PropertyRun(Run):
         for who in parties:
             self.pay_deposit(who, amount)
         return parties
+
+    def deposits(self) -> dict[str, dict[str, Any]]:
+        """The trade's deposits by bidder USCC, as staff see them."""
+        return {d["bidder_uscc"]: d for d in self.call("GET", f"/api/v1/trades/{self.id}/deposits", "staff")}
+
+    def refund(self, who: Bidder, expect: int = 200) -> Any:
+        deposit_id = self.deposits()[who.org]["id"]
+        return self.call("POST", f"/api/v1/trades/{self.id}/deposits/{deposit_id}/refund", "staff",
+                         {"bank_reference": f"TH-{who.org}"}, expect=expect)
+
+    def wait_for_alerts(self, kind: str) -> list[dict[str, Any]]:
+        """Overdue scans run in the embedded worker after a clock change: poll for the alert."""
+        started = time.monotonic()
+        while not (found := self.alerts(kind)):
+            if time.monotonic() - started > FIRE_WITHIN:
+                pytest.fail(f"no {kind} alert raised")
+            time.sleep(0.05)
+        return found
 
     # --- price payments and the voucher ------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""asset_transfer (企业资产转让) end to end over HTTP: the disclosure tiers by reserve price, agreement, payment, voucher."""
+"""asset_transfer (企业资产转让) end to end over HTTP: disclosure tiers, online bidding, agreement, refunds, voucher."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.cot_support import PURCHASER, at, due, names
-from tests.e2e.property_support import PropertyRun, notice, rules_of
+from tests.e2e.property_support import PropertyRun, near, notice, rules_of
 
 REGISTER = {
     "project_name": "杭州某国有企业闲置生产设备转让",
@@ -91,3 +91,63 @@ def test_asset_transfer_without_transferee_fails(run: PropertyRun) -> None:
     assert view["status"] == "completed"
     result = run.result()
     assert result["outcome"] == "failed" and result["failure_reason"] == "公告期满未征集到合格意向受让方"
+
+
+def test_asset_transfer_online_bidding_refunds_the_loser_and_issues_the_voucher(run: PropertyRun) -> None:
+    run.start("asset_transfer", "AST-ONLINE", REGISTER)
+    run.complete("发布资产转让公告", "staff", notice(
+        "资产转让公告", disclosed_on="2026-03-02", disclosure_end="2026-03-16", listing_price=5_000_000))
+    run.set_clock("2026-03-10T10:00:00+08:00")
+    first, second = run.transferees(2, 100_000)
+    run.advance("2026-03-17T00:00:01+08:00", "确认意向受让方资格")
+    view = run.complete("确认意向受让方资格", "staff", {"checked_on": "2026-03-17"})
+    assert view["variables"]["qualified_count"] == 2 and names(view) == ["网络竞价安排"]
+    view = run.complete("网络竞价安排", "staff", {
+        "auction_start": "2026-03-18T09:00:00+08:00", "free_quote_until": "2026-03-18T10:00:00+08:00",
+        "auction_end": "2026-03-18T10:30:00+08:00", "increment": 50_000,
+        "extend_window_seconds": 300, "extend_seconds": 300})
+    variables = view["variables"]
+    assert variables["auction_kind"] == "online" and variables["start_price"] == "5000000.00"
+    auction_id = variables["auction_id"]
+
+    def bid(who: Any, amount: int, expect: int = 201) -> Any:
+        return run.call("POST", f"/api/v1/auctions/{auction_id}/bids", who.headers, {"amount": str(amount)},
+                        expect=expect)
+
+    run.set_clock("2026-03-18T09:10:00+08:00")  # free quotes
+    bid(first, 5_000_000)
+    run.set_clock("2026-03-18T10:28:00+08:00")  # the last five minutes: a bid moves the end to 10:33
+    bid(second, 5_020_000, expect=422)  # less than one increment above the standing price
+    bid(second, 5_050_000)
+    assert near(at(run.call("GET", f"/api/v1/auctions/{auction_id}", "staff")["closes_at"]), "2026-03-18T10:33:00+08:00")
+    view = run.advance("2026-03-18T10:33:05+08:00", "签订交易合同")
+    variables = view["variables"]
+    assert variables["auction_outcome"] == "sold" and variables["winner_uscc"] == second.org
+    assert variables["award_amount"] == "5050000.00" and variables["deal_method"] == "online"
+
+    # the winner's deposit goes to the price; the loser's is due back within 3 工作日 of Wed 03-18 (03-23)
+    deposits = run.deposits()
+    assert deposits[second.org]["status"] == "applied_to_price" and deposits[first.org]["status"] == "refund_due"
+    assert at(deposits[first.org]["refund_due_at"]) == due("2026-03-24T00:00:00")
+    assert names(view) == ["签订交易合同", "退还交易保证金"]
+    run.refund(first)
+    run.complete("退还交易保证金", "staff", {"refunds_completed_on": "2026-03-18"})
+
+    run.complete("签订交易合同", "purchaser", {
+        "contract_no": "ZCJY-2026-002", "contract_signed_on": "2026-03-19", "contract_effective_on": "2026-03-19"})
+    # paid at once within 5 工作日 of Thu 03-19 (03-26); the result is published for 5 工作日 as well
+    assert [(i["amount"], i["due_on"]) for i in run.plan()["instalments"]] == [("5050000.00", "2026-03-26")]
+    run.complete("发布交易结果公告", "staff", notice(
+        "资产转让结果公告", result_published_on="2026-03-19", publicity_end="2026-03-26"))
+    run.pay_price(second, "5050000.00", "JK-AST-ONLINE")
+    voucher = run.voucher(second.headers)
+    assert voucher["deal_method"] == "网络竞价" and voucher["price"] == "5050000.00"
+    assert voucher["transferee_uscc"] == second.org and voucher["listing_price"] == "5000000.00"
+    run.voucher(first.headers, expect=403)
+
+    run.finish("2026-03-27T00:00:01+08:00")
+    result = run.result()
+    assert result["outcome"] == "awarded" and result["winner_uscc"] == second.org
+    assert result["award_amount"] == "5050000.00" and result["bidder_count"] == 2
+    assert [p["kind"] for p in run.publications()] == ["announcement", "result"]
+    assert run.alerts("deposit_refund_overdue") == []

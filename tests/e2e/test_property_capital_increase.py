@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cot_support import PURCHASER, names
+from tests.e2e.cot_support import PURCHASER, at, due, names
 from tests.e2e.property_support import PropertyRun, notice, rules_of
 
 REGISTER = {
@@ -71,6 +71,16 @@ def test_capital_increase_forty_working_days_and_selection_by_the_published_crit
     assert [c["key"] for c in selected["data"]["criteria"]] == ["price", "plan"]
     assert selected["data"]["ranking"][0] == {"investor_uscc": second.org, "total": "86.00"}
 
+    # the selected investor's deposit becomes part of its subscription; the other's is due back within
+    # prop.deposit_refund, 3 工作日 from the evaluation on Wed 04-29: 04-30, then 05-06 and 05-07 (劳动节 05-01..05-05)
+    deposits = run.deposits()
+    assert deposits[second.org]["status"] == "applied_to_price" and deposits[first.org]["status"] == "refund_due"
+    assert at(deposits[first.org]["refund_due_at"]) == due("2026-05-08T00:00:00")
+    assert names(view) == ["签订增资协议", "退还交易保证金"]
+    run.refund(first)
+    view = run.complete("退还交易保证金", "staff", {"refunds_completed_on": "2026-04-30"})
+    assert names(view) == ["签订增资协议"] and run.alerts("deposit_refund_overdue") == []
+
     view = run.complete("签订增资协议", "purchaser", {
         "contract_no": "ZZXY-2026-001", "contract_signed_on": "2026-05-06", "contract_effective_on": "2026-05-06"})
     # prop.result_publicity 5 工作日 MIN from Wed 05-06 (Sat 05-09 is a make-up working day): 05-12
@@ -101,3 +111,35 @@ def test_capital_increase_tie_at_the_cut_must_be_evaluated_again(run: PropertyRu
         {"investor_uscc": second.org, "subscription_amount": 50_000_000, "scores": {"price": 90, "plan": 65}}]},
         expect=422)
     assert "重新评议" in refused["message"]
+
+
+def test_capital_increase_terminated_publishes_the_termination_and_refunds_every_deposit(run: PropertyRun) -> None:
+    run.start("property_capital_increase", "PCI-END", REGISTER)
+    run.complete("发布增资信息披露", "staff", notice(
+        "增资扩股信息披露公告", disclosed_on="2026-03-02", disclosure_end="2026-04-28"))
+    run.set_clock("2026-04-10T10:00:00+08:00")
+    short = run.transferee()
+    run.pay_deposit(short, 1_000_000)  # half the 2,000,000 required: not a qualified investor
+    run.advance("2026-04-29T00:00:01+08:00", "确认意向投资方资格")
+    view = run.complete("确认意向投资方资格", "staff", {"checked_on": "2026-04-29"})
+    assert view["variables"]["qualified_count"] == 0 and names(view) == ["未征集到合格投资方的处理"]
+
+    decision = {"no_investor_decision": "terminate"}
+    refused = run.complete("未征集到合格投资方的处理", "purchaser", decision, expect=422)
+    assert {e["field"] for e in refused["errors"]} == {"/decision_reason", "/title"}
+    view = run.complete("未征集到合格投资方的处理", "purchaser", {
+        **decision, "decision_reason": "披露期满未征集到合格意向投资方，增资企业决定终止", **notice("增资终止公告")})
+    result = run.result()
+    assert result["outcome"] == "failed" and result["failure_reason"].startswith("披露期满未征集到")
+    published = run.publications()
+    assert [(p["kind"], p["title"]) for p in published] == [
+        ("announcement", "增资扩股信息披露公告"), ("termination", "增资终止公告")]
+    assert published[-1]["data"]["no_investor_decision"] == "terminate"
+
+    # nobody was selected: every deposit goes back, within 3 工作日 of the termination (04-29)
+    assert names(view) == ["退还交易保证金"] and view["status"] == "running"
+    deposit = run.deposits()[short.org]
+    assert deposit["status"] == "refund_due" and at(deposit["refund_due_at"]) == due("2026-05-08T00:00:00")
+    run.refund(short)
+    view = run.complete("退还交易保证金", "staff", {"refunds_completed_on": "2026-04-30"})
+    assert view["status"] == "completed"

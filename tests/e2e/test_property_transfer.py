@@ -1,15 +1,14 @@
 """property_transfer (企业国有产权转让, 32号令) end to end over HTTP with the fake clock and the embedded timer worker."""
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from tests.e2e.cot_support import FIRE_WITHIN, at, due, names
-from tests.e2e.property_support import TRANSFER, PropertyRun, notice, rules_of
+from tests.e2e.cot_support import at, due, names
+from tests.e2e.property_support import TRANSFER, PropertyRun, near, notice, rules_of
 
 PROCESS = "property_transfer"
 
@@ -100,18 +99,24 @@ def test_redisclosure_below_ninety_percent_needs_the_approving_body(run: Propert
     assert [e["data"]["below_threshold"] for e in lowered] == [False, True]
     assert lowered[1]["data"]["approval"]["approval_no"] == "杭国资产权〔2026〕30号"
 
-    # the transferor may also give up: the trade ends as failed with the reason recorded
+    # the transferor may also give up: the trade ends as failed with the reason recorded and a termination notice
     view = run.complete("发布降价后的重新披露", "staff", notice(
         "股权转让第二次重新披露公告", redisclosed_on="2026-04-30", disclosure_end="2026-06-01"))
     qualified(run, "2026-06-02T00:00:01+08:00", 0)
-    view = run.complete("未征集到合格受让方的处理", "purchaser", {
-        "no_transferee_decision": "terminate", "decision_reason": "经三次披露未征集到受让方，转让方决定终止"})
-    assert view["status"] == "completed"
+    terminate = {"no_transferee_decision": "terminate", "decision_reason": "经三次披露未征集到受让方，转让方决定终止"}
+    refused = run.complete("未征集到合格受让方的处理", "purchaser", terminate, expect=422)
+    assert refused["errors"][0]["field"] == "/title"  # a termination is published: it needs its notice title
+    view = run.complete("未征集到合格受让方的处理", "purchaser", {**terminate, **notice("股权转让终止公告")})
+    assert view["status"] == "completed"  # nobody paid a deposit: nothing to refund
     result = run.result()
     assert result["outcome"] == "failed" and result["bidder_count"] == 0
     assert result["failure_reason"] == "经三次披露未征集到受让方，转让方决定终止"
-    assert [p["title"] for p in run.publications()] == [
-        "杭州某机械制造有限公司40%股权转让公告", "股权转让重新披露公告", "股权转让第二次重新披露公告"]
+    # the public sees the disclosures and the termination; the earlier decisions to re-disclose published nothing
+    published = run.publications()
+    assert [(p["kind"], p["title"]) for p in published] == [
+        ("announcement", "杭州某机械制造有限公司40%股权转让公告"), ("announcement", "股权转让重新披露公告"),
+        ("announcement", "股权转让第二次重新披露公告"), ("termination", "股权转让终止公告")]
+    assert published[-1]["data"]["decision_reason"] == "经三次披露未征集到受让方，转让方决定终止"
 
 
 def test_online_bidding_extends_on_late_bids(run: PropertyRun) -> None:
@@ -174,6 +179,18 @@ def test_online_bidding_extends_on_late_bids(run: PropertyRun) -> None:
     assert variables["award_amount"] == "10300000.00" and variables["bidder_count"] == 2
     assert run.task("签订交易合同", view)["role"] == "purchaser"
 
+    # the transferee's deposit goes to the price; the others' are due back within prop.deposit_refund,
+    # 3 工作日 from Wed 05-06: 05-07, 05-08 and the make-up working Saturday 05-09
+    deposits = run.deposits()
+    assert deposits[second.org]["status"] == "applied_to_price"
+    for loser in (first, short):
+        assert deposits[loser.org]["status"] == "refund_due"
+        assert at(deposits[loser.org]["refund_due_at"]) == due("2026-05-10T00:00:00")
+    assert run.task("退还交易保证金", view)["role"] == "staff"
+    assert ("Boundary_RefundOverdue", "prop.deposit_refund") in rules_of(view)
+    refunded = run.refund(first)
+    assert refunded["refund"]["interest"] == "0.00" and refunded["refund"]["late"] is False
+
     # paid in full at once: the voucher names the deal method and the price
     view = run.complete("签订交易合同", "purchaser", {
         "contract_no": "CQJY-2026-001", "contract_signed_on": "2026-05-07", "contract_effective_on": "2026-05-07",
@@ -186,6 +203,14 @@ def test_online_bidding_extends_on_late_bids(run: PropertyRun) -> None:
     voucher = run.voucher(second.headers)
     assert voucher["deal_method"] == "网络竞价" and voucher["transferee_uscc"] == second.org
     assert voucher["price"] == "10300000.00" and voucher["voucher_no"].endswith("-PZ")
+
+    # the short deposit is still not back when its period ends: the supervisor is alerted, once
+    run.set_clock("2026-05-11T09:00:00+08:00")
+    alerts = run.wait_for_alerts("deposit_refund_overdue")
+    assert [(a["subject"], a["rule"]) for a in alerts] == [(short.org, "prop.deposit_refund")]
+    assert run.refund(short)["refund"]["late"] is True
+    view = run.complete("退还交易保证金", "staff", {"refunds_completed_on": "2026-05-11"})
+    assert "退还交易保证金" not in names(view)
 
 
 def test_single_transferee_agreement_instalments_overdue_alert_and_voucher(run: PropertyRun) -> None:
@@ -252,7 +277,7 @@ def test_single_transferee_agreement_instalments_overdue_alert_and_voucher(run: 
 
     # the second instalment falls due on 10-08 and is not paid: an alert for the supervisor
     run.set_clock("2026-10-09T09:00:00+08:00")
-    alerts = _wait_for_alerts(run)
+    alerts = run.wait_for_alerts("property_payment_overdue")
     assert len(alerts) == 1 and alerts[0]["rule"] == "prop.payment_first"
     assert alerts[0]["subject"] == f"{buyer.org}#2" and alerts[0]["evidence"]["due_on"] == "2026-10-08"
     assert run.plan(buyer.headers)["instalments"][1]["overdue"] is True
@@ -274,18 +299,3 @@ def test_single_transferee_agreement_instalments_overdue_alert_and_voucher(run: 
     published = run.publications()
     assert [p["kind"] for p in published] == ["announcement", "change", "result"]
     assert published[0]["data"]["listing_price"] == 10_000_000 and published[1]["data"]["extended_until"] == "2026-04-07"
-
-
-def near(moment: datetime, expected: str) -> bool:
-    """The clock runs on from the time a test sets, so a bid lands a moment after it."""
-    return timedelta(0) <= moment - at(expected) < timedelta(seconds=5)
-
-
-def _wait_for_alerts(run: PropertyRun) -> list[dict[str, Any]]:
-    """The obligation scan runs in the embedded worker after a clock change; poll for its alert."""
-    started = time.monotonic()
-    while not (found := run.alerts("property_payment_overdue")):
-        if time.monotonic() - started > FIRE_WITHIN:
-            pytest.fail("no overdue payment alert raised")
-        time.sleep(0.05)
-    return found

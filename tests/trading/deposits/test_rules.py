@@ -153,6 +153,22 @@ def test_land_winner_goes_to_the_price_losers_are_refunded_without_interest():
     assert rules.refund_action(policy, "sale_ended", "L", winner=None) == rules.REFUND  # 流拍: all refunded
 
 
+def test_property_deposits_of_every_selected_investor_go_to_the_price():
+    policy = rules.refund_policy("prop.deposit_refund")
+    assert not policy.interest and policy.default_event == "trade_concluded"
+    assert rules.EVENT_VARIABLES["trade_concluded"] == "trade_concluded_at"
+    winners = ["W1", "W2"]
+    assert [rules.refund_action(policy, "trade_concluded", u, winners) for u in ("W1", "W2", "L")] == [
+        rules.APPLY, rules.APPLY, rules.REFUND]
+    assert rules.refund_action(policy, "trade_concluded", "W1", winner="W1") == rules.APPLY
+    assert rules.refund_action(policy, "trade_concluded", "W1", winner=None) == rules.REFUND  # terminated: all back
+
+
+def test_property_refund_counts_working_days_through_the_may_day_holiday():
+    # Wed 4-29: Thu 4-30 (1); 5-01..5-05 off; Wed 5-06 (2), Thu 5-07 (3).
+    assert rules.refund_due_day("prop.deposit_refund", date(2026, 4, 29), CAL) == date(2026, 5, 7)
+
+
 def test_gp_releases_losers_at_the_award_and_the_winner_at_the_contract():
     policy = rules.refund_policy("gp.bond_refund")
     assert rules.refund_action(policy, "award_notice", "W", winner="W") is None
