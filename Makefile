@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
+OCDS_SCHEMA := $(VENV)/share/ocds/release-schema-1__1__4.json
 # Prefer python3.11 when the machine has it under that name, unless PYTHON was set by hand.
 BOOTSTRAP := $(if $(filter python3,$(PYTHON)),$(or $(shell command -v python3.11 2>/dev/null),$(PYTHON)),$(PYTHON))
 TEST_WORKERS ?= 2
@@ -13,7 +14,7 @@ PYTEST_ARGS ?=
 
 .PHONY: venv run test lint bench clean distclean browser up bench-load
 
-venv: $(STAMP) $(WEB_STAMP)
+venv: $(STAMP) $(WEB_STAMP) $(OCDS_SCHEMA)
 
 $(BIN)/python:
 	$(BOOTSTRAP) -m venv $(VENV)
@@ -28,6 +29,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 $(WEB_STAMP): web/package.json $(wildcard web/package-lock.json)
 	cd web && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 	touch $(WEB_STAMP)
+
+# The official OCDS 1.1.4 release schema for the tests: no installed package ships it, the ocdsmerge sdist on
+# PyPI carries it among its test fixtures.
+$(OCDS_SCHEMA): | $(BIN)/python
+	mkdir -p $(@D)/download
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+		ocdsmerge==0.8.0 -d $(@D)/download
+	tar -xzf $(@D)/download/ocdsmerge-0.8.0.tar.gz -O ocdsmerge-0.8.0/tests/fixtures/release-schema-1__1__4.json > $@.tmp
+	mv $@.tmp $@
 
 # Debian's Chromium (and CJK fonts for readable screenshots) for the browser tests in tests/web.
 browser:

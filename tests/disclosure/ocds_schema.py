@@ -1,16 +1,21 @@
 """The OCDS 1.1 package schemas, as far as ggzy's output uses them, for jsonschema (Draft 4).
 
-No package on the registries this project can reach ships the official OCDS schema files (ocdskit,
-libcoveocds, ocdsmerge, ocdsextensionregistry and their siblings download them at run time), so these are
-written from the normative rules of OCDS 1.1: the required fields, the closed codelists (releaseTag,
+No installed package ships the official OCDS package schemas (ocdskit, libcoveocds, ocdsmerge,
+ocdsextensionregistry and their siblings download them at run time), so the package schemas here are
+written from the normative rules of OCDS 1.1 (releases are also checked against the official release
+schema, see official_errors below): the required fields, the closed codelists (releaseTag,
 initiationType, tenderStatus, awardStatus, contractStatus, method, procurementCategory), ISO 4217 currency
 and date-time formats. They are stricter than the standard in one way: objects list their OCDS fields and
 refuse any other, so a misspelt or invented field fails instead of passing as an extension would.
 """
 from __future__ import annotations
 
+import json
 import re
+import sys
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft4Validator, FormatChecker
@@ -99,3 +104,24 @@ def errors(schema: dict[str, Any], document: Any) -> list[str]:
     """Every violation as 'path: message'."""
     validator = Draft4Validator(schema, format_checker=_FORMATS)
     return [f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+
+
+# The official OCDS 1.1.4 release schema, taken by `make venv` from the ocdsmerge 0.8.0 source distribution
+# on PyPI (a test fixture of that package; no installed package ships it): every release and compiled
+# release is also checked against it.
+OFFICIAL_RELEASE_SCHEMA = Path(sys.prefix) / "share" / "ocds" / "release-schema-1__1__4.json"
+
+
+@cache
+def official_release_schema() -> dict[str, Any]:
+    """The official release schema; its absence is an install error, not a reason to skip."""
+    if not OFFICIAL_RELEASE_SCHEMA.is_file():
+        raise AssertionError(f"{OFFICIAL_RELEASE_SCHEMA} is missing: run make venv (it downloads it from PyPI)")
+    schema: dict[str, Any] = json.loads(OFFICIAL_RELEASE_SCHEMA.read_text(encoding="utf-8"))
+    assert schema["id"].endswith("/1__1__4/release-schema.json")
+    return schema
+
+
+def official_errors(release: Any) -> list[str]:
+    """Every violation of the official release schema by one release (or compiled release)."""
+    return errors(official_release_schema(), release)

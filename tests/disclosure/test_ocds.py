@@ -26,6 +26,11 @@ def test_the_schemas_catch_what_ocds_forbids() -> None:
                    {**release, "tender": {"id": "1", "numberOfTenders": 3}}):
         assert ocds_schema.errors(ocds_schema.RELEASE_PACKAGE, {**package, "releases": [broken]}), broken
     assert ocds_schema.errors(ocds_schema.RELEASE_PACKAGE, {**package, "version": "1.1.5"})
+    # the official schema catches what it should too: a release without its ocid or with an unknown tag
+    release = package["releases"][0]
+    assert ocds_schema.official_errors(release) == []
+    assert ocds_schema.official_errors({k: v for k, v in release.items() if k != "ocid"})
+    assert ocds_schema.official_errors({**release, "tag": ["bidding"]})
 
 
 def test_a_trade_is_a_valid_record_package_with_its_award_from_the_trade_result(demo: Demo) -> None:
@@ -35,6 +40,8 @@ def test_a_trade_is_a_valid_record_package_with_its_award_from_the_trade_result(
     package = demo.get(f"/ocds/{ocid}")
 
     assert ocds_schema.errors(ocds_schema.RECORD_PACKAGE, package) == []
+    for release in [*package["records"][0]["releases"], package["records"][0]["compiledRelease"]]:
+        assert ocds_schema.official_errors(release) == [], release["id"]
     assert package["version"] == "1.1" and package["uri"].endswith(f"/api/v1/public/ocds/{ocid}")
     [record] = package["records"]
     assert record["ocid"] == ocid
@@ -80,6 +87,8 @@ def test_the_bulk_release_package_is_paged_and_valid(demo: Demo) -> None:
 
     for package in (first, second):
         assert ocds_schema.errors(ocds_schema.RELEASE_PACKAGE, package) == []
+        for release in package["releases"]:
+            assert ocds_schema.official_errors(release) == [], release["id"]
     assert len(first["releases"]) == 4 and len(second["releases"]) == 2 and "next" not in second.get("links", {})
     assert "page=2" in first["links"]["next"] and "page=1" in second["links"]["prev"]
     ids = [r["id"] for r in first["releases"] + second["releases"]]
