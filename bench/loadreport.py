@@ -60,9 +60,8 @@ def completions(runs: dict[str, Any]) -> str:
                 "or the service-layer processes, plus the PostgreSQL backends of the bench database) over the measured "
                 "seconds, divided by the completions; the clients are not counted. At "
                 f"{cpu} ms per completion over HTTP, two cores given to nothing else would top out near "
-                f"{2000 / cpu:,.0f} completions/s. CPU time itself grows on a busy machine (the load average above): "
-                "the engine bench measured one completion over HTTP at about 11 ms of wall time in one process on a "
-                "quieter machine."]
+                f"{2000 / cpu:,.0f} completions/s. CPU time itself grows on a busy machine (the load average above); "
+                "the wall time of one completion in one process is in the engine bench's section."]
     return "\n".join(out)
 
 

@@ -31,6 +31,7 @@ from engine.bpmn_specs import (
     install,
     is_iso_literal,
     parse_instant,
+    shared_specs,
     timer_keys,
 )
 from engine.xml import BPMN_NS, CAMUNDA_NS, GGZY_NS, parse_secure_xml
@@ -301,9 +302,7 @@ class Runner:
 
     def start(self, variables: dict[str, Any]) -> StepResult:
         """Create the workflow with its start variables and run it."""
-        specs = json.loads(self.spec_json)
-        spec = SERIALIZER.from_dict(specs["spec"])
-        subs = {name: SERIALIZER.from_dict(s) for name, s in specs["subprocess_specs"].items()}
+        spec, subs = shared_specs(self.spec_json)
         workflow = BpmnWorkflow(spec, subs, script_engine=_ScriptEngine(self.context))
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(variables)
@@ -339,8 +338,9 @@ class Runner:
         return result
 
     def _load(self, state: dict[str, Any]) -> BpmnWorkflow:
-        specs = json.loads(self.spec_json)
-        workflow = SERIALIZER.from_dict({**state, **specs})
+        spec, subs = shared_specs(self.spec_json)
+        # The serializer takes restored spec objects as they are: only the instance's own state is decoded.
+        workflow = SERIALIZER.from_dict({**state, "spec": spec, "subprocess_specs": subs})
         workflow.script_engine = _ScriptEngine(self.context)
         return workflow
 

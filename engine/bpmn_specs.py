@@ -1,9 +1,12 @@
 """SpiffWorkflow task specs as the platform runs them: timers on the platform clock, joins that merge
-what each branch changed, multi-instance specs fixed at parse time, and the serializer that knows them."""
+what each branch changed, multi-instance specs fixed at parse time, the serializer that knows them, and the
+decoded specs of deployed versions that steps share."""
 from __future__ import annotations
 
 import copy
+import json
 import re
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -25,6 +28,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.multiinstance_task import (
     ParallelMultiInstanceTask,
@@ -306,3 +310,31 @@ def _serializer() -> BpmnWorkflowSerializer:
 SERIALIZER = _serializer()
 
 
+# ---------------------------------------------------------------- deployed specs, decoded once
+
+# Deployed versions whose decoded spec is kept in memory, shared by every step of their instances.
+SHARED_SPECS = 64
+_SHARED: dict[str, tuple[Any, dict[str, Any]] | None] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_specs(spec_json: str) -> tuple[Any, dict[str, Any]]:
+    """A deployed version's process spec and subprocess specs, decoded once and shared when that is safe."""
+    with _SHARED_LOCK:
+        shared = _SHARED.get(spec_json, False)
+    if shared:
+        spec, subs = shared  # type: ignore[misc]
+        return spec, dict(subs)
+    specs = json.loads(spec_json)
+    spec = SERIALIZER.from_dict(specs["spec"])
+    subs = {name: SERIALIZER.from_dict(s) for name, s in specs["subprocess_specs"].items()}
+    if shared is False:
+        # Specs are only read while instances run, except loop and multi-instance tasks (SpiffWorkflow
+        # connects listeners to them and Camunda's multi-instance rewrites its inputs): those versions get
+        # a freshly decoded spec every step, as before.
+        loops = any(isinstance(t, LoopTask) for sp in (spec, *subs.values()) for t in sp.task_specs.values())
+        with _SHARED_LOCK:
+            if len(_SHARED) >= SHARED_SPECS:
+                _SHARED.pop(next(iter(_SHARED)))
+            _SHARED[spec_json] = None if loops else (spec, subs)
+    return spec, dict(subs)

@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from domain.access import Actor
 from domain.audit import GENESIS, event_hash
@@ -41,15 +43,29 @@ def append(session: Session, instance_id: str, type_: str, actor: Actor | None, 
     return event
 
 
+def seed_head(session: Session, instance: ProcessInstance) -> None:
+    """Take an instance's chain head from its row, just read under its lock, so append() need not query it."""
+    # Rows from before the head columns existed (or copied without them) keep the query in append().
+    if instance.event_seq is not None and instance.event_head is not None:
+        session.info.setdefault("audit_heads", {}).setdefault(instance.id, (instance.event_seq, instance.event_head))
+
+
 @sa_event.listens_for(Session, "before_commit")
 def _store_heads(session: Session) -> None:
     """Write each instance chain's new head once per transaction, just before it commits."""
     heads = session.info.pop("audit_heads", {})
     for instance_id, (seq, head) in heads.items():
-        if instance_id != PLATFORM_CHAIN:
-            session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
-                            .values(event_seq=seq, event_head=head)
-                            .execution_options(synchronize_session=False))
+        if instance_id == PLATFORM_CHAIN:
+            continue
+        instance = session.identity_map.get(identity_key(ProcessInstance, instance_id))
+        if instance is not None and sa_inspect(instance).modified:
+            # The row is written at commit anyway: the head goes into the same UPDATE.
+            if (instance.event_seq, instance.event_head) != (seq, head):
+                instance.event_seq, instance.event_head = seq, head
+            continue
+        session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+                        .values(event_seq=seq, event_head=head)
+                        .execution_options(synchronize_session=False))
 
 
 def verify(session: Session, instance_id: str | None = None) -> tuple[int, dict[str, Any] | None]:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from domain import forms
@@ -51,9 +51,38 @@ def deploy_form_files(session: Session, folder: Path, now: Any) -> list[dict[str
     return out
 
 
+_schemas: dict[tuple[int, str], dict[str, Any]] = {}
+
+
+def latest_version_columns(key: Any) -> tuple[Any, Any]:
+    """Id and checksum of the latest version of the form named by the SQL expression key, as subqueries."""
+    def column(name: Any) -> Any:
+        return select(name).where(Form.key == key).order_by(Form.version.desc()).limit(1).scalar_subquery()
+
+    return column(Form.id), column(Form.checksum)
+
+
+def schema_of(session: Session, form_id: int, checksum: str) -> dict[str, Any]:
+    """A deployed version's schema, kept in memory: a version never changes. Callers only read it."""
+    # The checksum guards against ids that repeat when a database is recreated.
+    cached = _schemas.get((form_id, checksum))
+    if cached is None:
+        row = session.get(Form, form_id)
+        if row is None or row.checksum != checksum:
+            raise NotFound(f"表单版本 {form_id} 不存在")
+        cached = row.schema
+        if len(_schemas) >= 1000:
+            _schemas.clear()
+        _schemas[(form_id, checksum)] = cached
+    return cached
+
+
+_LATEST = select(Form).where(Form.key == bindparam("key")).order_by(Form.version.desc()).limit(1)
+
+
 def latest(session: Session, key: str) -> Form | None:
     """The latest deployed version of a form."""
-    return session.scalars(select(Form).where(Form.key == key).order_by(Form.version.desc()).limit(1)).first()
+    return session.scalars(_LATEST, {"key": key}).first()
 
 
 def get_form(p: Platform, key: str) -> dict[str, Any]:

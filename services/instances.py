@@ -59,8 +59,7 @@ def start(p: Platform, actor: Actor, process_key: str, business_key: str, variab
                      {"process_key": row.key, "version": row.version, "business_key": business_key,
                       "variables": data})
         result = steps.runner(p, session, compiled, instance, actor, now).start(data)
-        steps.apply(p, session, instance, compiled, result, actor, now)
-        return view(session, instance), True
+        return view(session, instance, steps.apply(p, session, instance, compiled, result, actor, now)), True
 
     return p.db.run(use_case)
 
@@ -139,12 +138,11 @@ def change_status(p: Platform, actor: Actor, instance_id: str, action: str, reas
         if action == "cancel":
             compiled = steps.definition(session, instance.definition_id)
             result = steps.runner(p, session, compiled, instance, actor, now).cancel(instance.state)
-            steps.apply(p, session, instance, compiled, result, actor, now)
-        else:
-            instance.status = "suspended" if action == "suspend" else "running"
-            instance.updated_at = now
-            audit.append(session, instance.id, f"instance.{'suspended' if action == 'suspend' else 'resumed'}",
-                         actor, now, {"reason": reason})
+            return view(session, instance, steps.apply(p, session, instance, compiled, result, actor, now))
+        instance.status = "suspended" if action == "suspend" else "running"
+        instance.updated_at = now
+        audit.append(session, instance.id, f"instance.{'suspended' if action == 'suspend' else 'resumed'}",
+                     actor, now, {"reason": reason})
         return view(session, instance)
 
     return p.db.run(use_case)
@@ -194,12 +192,16 @@ def summary(instance: ProcessInstance) -> dict[str, Any]:
     }
 
 
-def view(session: Session, instance: ProcessInstance) -> dict[str, Any]:
-    """An instance with variables, ready tasks and pending timers."""
-    tasks = session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "ready")
-                            .order_by(Task.created_at, Task.id))
-    timers = session.scalars(select(Timer).where(Timer.instance_id == instance.id, Timer.status == "pending")
-                             .order_by(Timer.due_at, Timer.id))
+def view(session: Session, instance: ProcessInstance, step: steps.Projection | None = None) -> dict[str, Any]:
+    """An instance with variables, ready tasks and pending timers (as `step` left them, when given)."""
+    if step is not None:
+        tasks: Any = sorted(step.tasks, key=lambda t: (t.created_at, t.id))
+        timers: Any = sorted(step.timers, key=lambda t: (t.due_at, t.id))
+    else:
+        tasks = session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "ready")
+                                .order_by(Task.created_at, Task.id))
+        timers = session.scalars(select(Timer).where(Timer.instance_id == instance.id, Timer.status == "pending")
+                                 .order_by(Timer.due_at, Timer.id))
     return {
         **summary(instance),
         "variables": sealing.mask(instance.variables, sealing.names(session, instance)),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from domain import statutes
@@ -33,24 +33,39 @@ class CompiledDefinition:
     elements: dict[str, dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Projection:
+    """An instance's ready tasks and pending timers as a step left them (its view needs no second query)."""
+
+    tasks: list[Task]
+    timers: list[Timer]
+
+
 _definitions: dict[tuple[int, str], CompiledDefinition] = {}
 _definitions_lock = threading.Lock()
 
 
 def definition(session: Session, definition_id: int) -> CompiledDefinition:
     """A deployed version by id, cached by its checksum (ids can repeat when a database is recreated)."""
-    checksum = session.scalar(select(ProcessDefinition.checksum).where(ProcessDefinition.id == definition_id))
+    # A deployed version never changes, so one look-up per session is enough (a step and its view share it).
+    known: dict[int, CompiledDefinition] = session.info.setdefault("definitions", {})
+    if definition_id in known:
+        return known[definition_id]
+    checksum = session.info.get("checksums", {}).get(definition_id) or session.scalar(
+        select(ProcessDefinition.checksum).where(ProcessDefinition.id == definition_id))
     if checksum is None:
         raise NotFound(f"流程定义 {definition_id} 不存在")
     with _definitions_lock:
         cached = _definitions.get((definition_id, checksum))
     if cached is not None:
+        known[definition_id] = cached
         return cached
     row = session.get(ProcessDefinition, definition_id)
     assert row is not None
     compiled = CompiledDefinition(row.id, row.key, row.version, row.spec_json, row.elements)
     with _definitions_lock:
         _definitions[(definition_id, checksum)] = compiled
+    known[definition_id] = compiled
     return compiled
 
 
@@ -60,11 +75,42 @@ def clear_cache() -> None:
         _definitions.clear()
 
 
+def locking(condition: Any) -> Any:
+    """A statement reading the instance that matches condition under its row lock, with its version's checksum.
+
+    Build it once per module (with bind parameters): building a statement costs more than running it."""
+    # One round trip for what every step needs first; the definition row never changes, so reading it in
+    # the locking statement is as good as reading it after the lock.
+    return (select(ProcessInstance, ProcessDefinition.checksum)
+            .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+            .where(condition).with_for_update(of=ProcessInstance)
+            .execution_options(populate_existing=True))
+
+
+_LOCK_BY_ID = locking(ProcessInstance.id == bindparam("instance_id"))
+# What a step brings in line with the engine: ready tasks and pending timers.
+_OPEN: dict[Any, tuple[str, Any]] = {
+    model: (status, select(model).where(model.instance_id == bindparam("instance_id"), model.status == status))
+    for model, status in ((Task, "ready"), (Timer, "pending"))
+}
+
+
 def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
     """Load an instance holding its row lock, so concurrent steps on it run one after another."""
-    instance = session.get(ProcessInstance, instance_id, with_for_update=True, populate_existing=True)
+    instance = lock_with(session, _LOCK_BY_ID, {"instance_id": instance_id})
     if instance is None:
         raise NotFound(f"流程实例 {instance_id} 不存在")
+    return instance
+
+
+def lock_with(session: Session, statement: Any, params: dict[str, Any]) -> ProcessInstance | None:
+    """Run a statement built by locking(): the instance, now locked, or None."""
+    row = session.execute(statement, params).first()
+    if row is None:
+        return None
+    instance, checksum = row
+    session.info.setdefault("checksums", {})[instance.definition_id] = checksum
+    audit.seed_head(session, instance)
     return instance
 
 
@@ -92,8 +138,14 @@ def apply(
     result: StepResult,
     actor: Actor | None,
     now: datetime,
-) -> None:
-    """Store the engine's new state and bring the task queue, timers and audit chain in step with it."""
+    *,
+    ready_tasks: list[Task] | None = None,
+    pending_timers: list[Timer] | None = None,
+) -> Projection:
+    """Store the engine's new state and bring the task queue, timers and audit chain in step with it.
+
+    A caller that already read, in this transaction and under the lock, all of the instance's ready tasks or
+    pending timers passes them, and apply() does not read them again."""
     instance.state = result.state
     merged = {**instance.variables, **result.changed}
     instance.variables = {k: v for k, v in merged.items() if k not in result.removed}
@@ -102,19 +154,40 @@ def apply(
         instance.status = result.status
         instance.completed_at = now
     ran = {task_id for task_id, _, _ in result.ran}
-    _sync_tasks(p, session, instance, compiled, result, actor, now, ran)
-    _sync_timers(session, instance, compiled, result, actor, now, ran)
+    tasks = _sync_tasks(p, session, instance, compiled, result, actor, now, ran,
+                        _rows(session, Task, instance.id, ready_tasks))
+    timers = _sync_timers(session, instance, compiled, result, actor, now, ran,
+                          _rows(session, Timer, instance.id, pending_timers))
     if instance.status in ("completed", "cancelled") and instance.completed_at == now:
         audit.append(session, instance.id, f"instance.{instance.status}", actor, now, {})
+    return Projection(tasks, timers)
+
+
+def _rows(session: Session, model: Any, instance_id: str, known: list[Any] | None) -> list[Any]:
+    """An instance's open tasks or timers, as a flush would leave them, without flushing first."""
+    status, statement = _OPEN[model]
+    # Leaving the step's changes unflushed until commit lets the unit of work send them in a few batched
+    # statements; the session's own new and changed rows are merged in, so the answer is the same. Only
+    # steps write tasks and timers, so rows read earlier under the instance's lock are still all there is.
+    if known is None:
+        with session.no_autoflush:
+            known = list(session.scalars(statement, {"instance_id": instance_id}))
+    found = {id(r): r for r in known}
+    for row in (*session.new, *session.dirty):
+        if isinstance(row, model) and row.instance_id == instance_id:
+            found[id(row)] = row
+    return [r for r in found.values() if r.status == status and r not in session.deleted]
 
 
 def _sync_tasks(p: Platform, session: Session, instance: ProcessInstance, compiled: CompiledDefinition,
-                result: StepResult, actor: Actor | None, now: datetime, ran: set[str]) -> None:
-    open_rows = {t.id: t for t in session.scalars(
-        select(Task).where(Task.instance_id == instance.id, Task.status == "ready"))}
+                result: StepResult, actor: Actor | None, now: datetime, ran: set[str],
+                current: list[Task]) -> list[Task]:
+    open_rows: dict[str, Task] = {t.id: t for t in current}
     ready = {t.id: t for t in result.user_tasks}
+    kept = []
     for task_id, row in open_rows.items():
         if task_id in ready:
+            kept.append(row)
             continue
         row.status = "completed" if task_id in ran else "cancelled"
         row.completed_at = now
@@ -134,9 +207,11 @@ def _sync_tasks(p: Platform, session: Session, instance: ProcessInstance, compil
             due_at=_task_due(p, rule, now, cal),
         )
         session.add(row)
+        kept.append(row)
         audit.append(session, instance.id, "task.created", actor, now,
                      {"task_id": task_id, "element_id": task.element_id, "role": row.role,
                       "due_at": row.due_at.isoformat() if row.due_at else None})
+    return kept
 
 
 def _task_due(p: Platform, rule_id: str | None, now: datetime, cal: Callable[[], WorkingCalendar]) -> datetime | None:
@@ -159,14 +234,15 @@ def end_of_day(day: date, p: Platform) -> datetime:
 
 
 def _sync_timers(session: Session, instance: ProcessInstance, compiled: CompiledDefinition, result: StepResult,
-                 actor: Actor | None, now: datetime, ran: set[str]) -> None:
+                 actor: Actor | None, now: datetime, ran: set[str], current: list[Timer]) -> list[Timer]:
     # One engine task may wait on several timers (an event-based gateway), so a timer is task and name.
-    pending = {(t.task_id, t.name): t for t in session.scalars(
-        select(Timer).where(Timer.instance_id == instance.id, Timer.status == "pending"))}
+    pending: dict[tuple[str, str], Timer] = {(t.task_id, t.name): t for t in current}
     waiting = {(t.task_id, t.name): t for t in result.timers}
+    kept = []
     for key, row in pending.items():
         timer = waiting.get(key)
         if timer is not None and timer.due_at == row.due_at:
+            kept.append(row)
             continue
         # Gone from the engine, or a cycle that moved on: this occurrence either fired or was cancelled.
         fired = row.due_at <= now and (key[0] in ran or timer is not None)
@@ -187,6 +263,8 @@ def _sync_timers(session: Session, instance: ProcessInstance, compiled: Compiled
         )
         session.add(row)
         session.flush()
+        kept.append(row)
         audit.append(session, instance.id, "timer.scheduled", actor, now,
                      {"timer_id": row.id, "element_id": timer.element_id, "rule": row.rule,
                       "due_at": timer.due_at.isoformat()})
+    return kept

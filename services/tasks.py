@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, String, bindparam, cast, exists, null, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from domain import forms
 from domain.access import Actor, region_prefix
 from domain.errors import BadRequest, Conflict, Forbidden, NotFound
-from persistence.models import ProcessInstance, Task
+from persistence.models import ProcessInstance, Task, Timer
 from services import audit, disclosure, sealing, steps
 from services import calendar as calendar_service
+from services import forms as forms_service
 from services.forms import latest as latest_form
 from services.instances import task_view
 from services.instances import view as instance_view
@@ -100,7 +101,13 @@ def complete(p: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> d
 
     def use_case(session: Session) -> dict[str, Any]:
         instance = _lock_instance_of(session, task_id)
-        task = _load(session, actor, task_id)
+        # In one read after the lock: the task with its form's latest version, and what the step's projection
+        # needs: every ready task of the instance, and whether it has pending timers.
+        found = session.execute(_TASK_AND_READY, {"task_id": task_id, "instance_id": instance.id}).all()
+        mine = next((row for row in found if row[0].id == task_id), None)
+        task = _check(actor, task_id, mine[0] if mine else None)
+        ready = [row[0] for row in found if row[0].instance_id == instance.id and row[0].status == "ready"]
+        timers: list[Timer] | None = None if found[0][1] else []
         _require_ready(task)
         if task.assignee and task.assignee != actor.username:
             raise Conflict(f"任务已被 {task.assignee} 认领")
@@ -108,10 +115,10 @@ def complete(p: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> d
             raise Conflict(f"流程实例状态为 {instance.status}，不能办理任务")
         clean = data
         if task.form_key:
-            form = latest_form(session, task.form_key)
-            if form is None:
+            assert mine is not None
+            if mine[2] is None:
                 raise NotFound(f"表单 {task.form_key} 未部署")
-            clean = forms.validate(form.schema, data, context=instance.variables,
+            clean = forms.validate(forms_service.schema_of(session, mine[2], mine[3]), data, context=instance.variables,
                                    calendar=calendar_service.LazyCalendar(session))
         now = p.clock.now()
         compiled = steps.definition(session, instance.definition_id)
@@ -122,26 +129,51 @@ def complete(p: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> d
         task.completed_by = actor.username
         audit.append(session, instance.id, "task.completed", actor, now,
                      {"task_id": task.id, "element_id": task.element_id, "data": clean})
-        steps.apply(p, session, instance, compiled, result, actor, now)
-        return instance_view(session, instance)
+        return instance_view(session, instance, steps.apply(p, session, instance, compiled, result, actor, now,
+                                                            ready_tasks=ready, pending_timers=timers))
 
     return p.db.run(use_case)
 
 
+# Built once: these run on every completion, and building a statement costs more than running it.
+_LOCK_OWNER = steps.locking(
+    ProcessInstance.id == select(Task.instance_id).where(Task.id == bindparam("task_id")).scalar_subquery())
+
+
+def _task_and_ready() -> Any:
+    """The task (with its form's latest version) and the other ready tasks of its instance, as one UNION ALL.
+
+    Each half keeps a plain index scan (an OR of the two would be a bitmap scan, which never marks the
+    index entries of completed tasks dead, so its cost would grow with the history until a vacuum)."""
+    timers = exists().where(Timer.instance_id == bindparam("instance_id"), Timer.status == "pending")
+    form_id, form_checksum = forms_service.latest_version_columns(Task.form_key)
+    mine = select(Task, timers.label("timers_pending"), form_id.label("form_id"),
+                  form_checksum.label("form_checksum")).where(Task.id == bindparam("task_id"))
+    others = select(Task, timers.label("timers_pending"), cast(null(), Integer).label("form_id"),
+                    cast(null(), String).label("form_checksum")).where(
+        Task.instance_id == bindparam("instance_id"), Task.status == "ready", Task.id != bindparam("task_id"))
+    both = union_all(mine, others).subquery()
+    return select(aliased(Task, both), both.c.timers_pending, both.c.form_id, both.c.form_checksum).execution_options(
+        populate_existing=True)
+
+
+_TASK_AND_READY = _task_and_ready()
+
+
 def _lock_instance_of(session: Session, task_id: str) -> ProcessInstance:
     """Find a task's instance and take its row lock in one round trip."""
-    owner = select(Task.instance_id).where(Task.id == task_id).scalar_subquery()
-    instance = session.scalars(
-        select(ProcessInstance).where(ProcessInstance.id == owner).with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+    instance = steps.lock_with(session, _LOCK_OWNER, {"task_id": task_id})
     if instance is None:
         raise NotFound(f"任务 {task_id} 不存在")
     return instance
 
 
 def _load(session: Session, actor: Actor, task_id: str) -> Task:
-    task = session.get(Task, task_id, populate_existing=True)
+    return _check(actor, task_id, session.get(Task, task_id, populate_existing=True))
+
+
+def _check(actor: Actor, task_id: str, task: Task | None) -> Task:
+    """The task, when it exists and the caller may work it."""
     if task is None:
         raise NotFound(f"任务 {task_id} 不存在")
     if task.role not in actor.roles:

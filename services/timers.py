@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM
 from domain.errors import Conflict, DomainError
-from persistence.models import ProcessInstance, Timer
+from persistence.models import ProcessInstance, Task, Timer
 from services import audit, steps
 from services.platform import Platform
 
@@ -48,16 +48,24 @@ def fire_instance(p: Platform, instance_id: str) -> int:
         return 0
 
 
+_PENDING = select(Timer, exists().where(Task.instance_id == bindparam("instance_id"), Task.status == "ready")).where(
+    Timer.instance_id == bindparam("instance_id"), Timer.status == "pending")
+
+
 def _fire(session: Session, p: Platform, instance_id: str) -> int:
     instance = steps.lock_instance(session, instance_id)
     now = p.clock.now()
-    due = session.scalars(select(Timer).where(
-        Timer.instance_id == instance_id, Timer.status == "pending", Timer.due_at <= now)).all()
+    # All pending timers, not only the due ones, and whether the instance has ready tasks: the step's
+    # projection needs them, and reads them once.
+    found = session.execute(_PENDING, {"instance_id": instance_id}).all()
+    pending = [row[0] for row in found]
+    due = [t for t in pending if t.due_at <= now]
     if not due or instance.status != "running":
         return 0
     compiled = steps.definition(session, instance.definition_id)
     result = steps.runner(p, session, compiled, instance, SYSTEM, now).fire_timers(instance.state)
-    steps.apply(p, session, instance, compiled, result, SYSTEM, now)
+    steps.apply(p, session, instance, compiled, result, SYSTEM, now, pending_timers=pending,
+                ready_tasks=None if found[0][1] else [])
     return len(due)
 
 
