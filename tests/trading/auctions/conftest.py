@@ -88,13 +88,22 @@ def server(app: Any) -> Iterator[int]:
     """The app served by waitress with the thread count of `ggzy serve`, on a free port."""
     import waitress
 
-    serving = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=serving.run, daemon=True)
+    serving: Any = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
+    stop = threading.Event()
+
+    def run() -> None:
+        # The loop thread itself closes the sockets once it stops polling them: closing them from the test's
+        # thread while the loop polls makes it fail on a closed descriptor.
+        while not stop.is_set():
+            serving.asyncore.loop(timeout=0.05, map=serving._map, use_poll=True, count=1)
+        serving.task_dispatcher.shutdown(timeout=10)  # request threads (a stream still running) finish first
+        for channel in list(serving._map.values()):
+            channel.close()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
-        yield int(serving.effective_port)  # type: ignore[union-attr]
+        yield int(serving.effective_port)
     finally:
-        # Let request threads (a stream still running) finish before the sockets close under them.
-        serving.task_dispatcher.shutdown(timeout=10)  # type: ignore[union-attr]
-        serving.close()
-        thread.join(timeout=5)
+        stop.set()
+        thread.join(timeout=15)
