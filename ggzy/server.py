@@ -1,6 +1,7 @@
 """Production run mode: the API under gunicorn, and `ggzy up` supervising gunicorn, Celery workers and beat."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -118,8 +119,6 @@ def _stop_all(children: list[Child], stop_seconds: float) -> None:
         except subprocess.TimeoutExpired:
             print(f"ggzy up: {child.name} did not stop in {stop_seconds:.0f} s; killing it", file=sys.stderr)
         # The group too: a Celery pool child or beat process must never outlive its parent.
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is already gone
             os.killpg(child.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         child.proc.wait()
