@@ -10,6 +10,7 @@ import operator
 import os
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
@@ -260,16 +261,37 @@ def _describe(exc: BaseException) -> str:
     return f"脚本执行失败：{where}{zh} ({type(exc).__name__}: {text})"
 
 
+_statm_fd: tuple[int, int | None] | None = None  # (pid, descriptor of /proc/self/statm or None)
+_statm_lock = threading.Lock()
+
+
+def _statm() -> int | None:
+    """This process's /proc/self/statm, opened once per process (None when not on Linux).
+
+    Kept open between runs (an open/close per script run costs more than the run of a short script); a
+    descriptor inherited across a fork would still show the parent, so it is reopened when the pid changed."""
+    global _statm_fd
+    pid = os.getpid()
+    known = _statm_fd
+    if known is not None and known[0] == pid:
+        return known[1]
+    with _statm_lock:
+        if _statm_fd is None or _statm_fd[0] != pid:
+            try:
+                fd: int | None = os.open("/proc/self/statm", os.O_RDONLY)
+            except OSError:  # not Linux: memory growth is unmetered
+                fd = None
+            _statm_fd = (pid, fd)  # the parent's descriptor, if any, stays the parent's
+        return _statm_fd[1]
+
+
 class _Watchdog:
     """Per-run tracer enforcing the deadline, the step budget, the call depth and memory growth."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.limits = sandbox
         self.deadline = time.monotonic() + sandbox.time_limit
-        try:  # opened per run: after a fork a kept descriptor would still show the parent
-            self.statm: int | None = os.open("/proc/self/statm", os.O_RDONLY)
-        except OSError:  # not Linux: memory growth is unmetered
-            self.statm = None
+        self.statm = _statm()
         self.rss_ceiling = self.rss() + sandbox.memory_limit
         self.steps = self.depth = 0
 
@@ -278,8 +300,7 @@ class _Watchdog:
         return int(os.pread(self.statm, 64, 0).split()[1]) * mmap.PAGESIZE if self.statm is not None else 0
 
     def close(self) -> None:
-        if self.statm is not None:
-            os.close(self.statm)
+        """Nothing to release: the descriptor is kept for the process's next runs (_statm)."""
 
     def on_call(self, frame: FrameType, event: str, arg: Any) -> Any:
         if frame.f_code.co_filename != FILENAME:

@@ -74,9 +74,12 @@ def init() -> None:
 @click.option("--port", type=int, default=None, help="default GGZY_PORT or 8080")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="API processes; more than 1 serves with gunicorn (production mode)")
-def serve(host: str | None, port: int | None, workers: int) -> None:
+@click.option("--threads", type=click.IntRange(min=1), default=None, envvar="GGZY_API_THREADS",
+              help="threads per API process (default 8; env GGZY_API_THREADS)")
+def serve(host: str | None, port: int | None, workers: int, threads: int | None) -> None:
     """Serve the API and web pages (with the embedded timer worker when no Redis URL is set)."""
     from api.app import create_app
+    from ggzy.server import THREADS
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     config = Config.from_env(**overrides)
@@ -86,7 +89,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         timers = f"celery via {config.redis_url}" if config.redis_url else "embedded worker in each process"
         click.echo(f"ggzy serving on http://{config.host}:{config.port}/ with gunicorn, {workers} workers "
                    f"(timers: {timers})")
-        serve_gunicorn(config, workers)
+        serve_gunicorn(config, workers, threads or THREADS)
         return
     try:
         import waitress
@@ -96,7 +99,8 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     timers = f"celery via {config.redis_url}" if config.redis_url else "embedded worker"
     click.echo(f"ggzy serving on http://{config.host}:{config.port}/ (timers: {timers})")
     # Sealed bids stream up to GGZY_BID_MAX_BYTES (2 GiB by default); waitress would stop at 1 GiB.
-    waitress.serve(app, host=config.host, port=config.port, threads=8, max_request_body_size=3 * 1024**3)
+    waitress.serve(app, host=config.host, port=config.port, threads=threads or THREADS,
+                   max_request_body_size=3 * 1024**3)
 
 
 @main.command()

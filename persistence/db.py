@@ -4,11 +4,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -25,11 +26,17 @@ class Database:
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            # No pre-ping on every checkout (a round trip before every transaction): only a connection idle
+            # for a while is pinged (_ping_if_idle); a busy pool's connections were in use moments ago. A
+            # connection dropped in between fails its first statement, and run() retries on a fresh one.
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=False, pool_recycle=3600)
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
+        else:
+            event.listen(self.engine.pool, "checkin", _note_checkin)
+            event.listen(self.engine.pool, "checkout", partial(_ping_if_idle, self.engine.dialect))
         # Reads see one snapshot: a view of an instance must not mix rows from before and after a step that
         # commits between its queries (PostgreSQL's default READ COMMITTED takes a snapshot per statement;
         # SQLite in WAL mode already keeps one per transaction).
@@ -44,8 +51,11 @@ class Database:
         session = self._writers()
         try:
             yield session
+            session.info["committing"] = True
             session.commit()
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, DBAPIError) and exc.connection_invalidated and not session.info.get("committing"):
+                exc.ggzy_retry = True  # type: ignore[attr-defined]  # nothing reached the database: run() retries
             session.rollback()
             raise
         finally:
@@ -64,8 +74,12 @@ class Database:
                 # A concurrent transaction inserted the same unique key first; a retry sees its row.
                 if attempt == retries:
                     raise Conflict("并发操作冲突，请重试") from exc
-            except OperationalError as exc:
-                if not _is_lock_error(exc) or attempt == retries:
+            except DBAPIError as exc:
+                # A lock timeout or deadlock, or a pooled connection the server had dropped (a restart, an idle
+                # limit) failing before COMMIT: the transaction is gone and a retry on a fresh connection is safe.
+                # A connection lost during COMMIT is not retried: whether it committed is unknown.
+                retry = getattr(exc, "ggzy_retry", False) or (isinstance(exc, OperationalError) and _is_lock_error(exc))
+                if not retry or attempt == retries:
                     raise
             time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
@@ -73,6 +87,26 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+# A pooled connection unused for longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 10.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info["checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Any, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """The pessimistic disconnect check, for idle connections only: the pool replaces one that fails."""
+    checked_in = record.info.get("checked_in")
+    if checked_in is None or time.monotonic() - checked_in < IDLE_PING_SECONDS:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except Exception as exc:  # noqa: BLE001 - any failure of the ping means a dead connection
+        raise DisconnectionError(f"idle pooled connection failed its ping: {exc}") from exc
 
 
 def _is_lock_error(exc: OperationalError) -> bool:

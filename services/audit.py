@@ -5,11 +5,13 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.util import find_tables
 
 from domain.access import Actor
 from domain.audit import GENESIS, event_hash
@@ -38,7 +40,10 @@ def append(session: Session, instance_id: str, type_: str, actor: Actor | None, 
         instance_id=instance_id, seq=seq, at=at, type=type_, actor=username, client_ip=ip, data=clean,
         prev_hash=prev, hash=event_hash(prev, instance_id, seq, at, type_, username, ip, clean),
     )
-    session.add(event)
+    # Not added to the session: the transaction's events are written in one multi-row INSERT just before it
+    # commits (_write_pending), without the unit of work's per-object bookkeeping. Nothing reads an instance's
+    # events in the transaction that appends them.
+    session.info.setdefault("audit_pending", []).append(event)
     heads[instance_id] = (seq, event.hash)
     return event
 
@@ -50,7 +55,40 @@ def seed_head(session: Session, instance: ProcessInstance) -> None:
         session.info.setdefault("audit_heads", {}).setdefault(instance.id, (instance.event_seq, instance.event_head))
 
 
+EVENTS: Table = Event.__table__  # type: ignore[assignment]
+_EVENT_COLUMNS = ("instance_id", "seq", "at", "type", "actor", "client_ip", "data", "prev_hash", "hash")
+
+
 @sa_event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    """Insert the transaction's new events, all in one statement, and store each chain's new head."""
+    _insert_pending(session)
+    _store_heads(session)
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _write_before_reading(state: ORMExecuteState) -> None:
+    """A query on events sees those of its own transaction: they are written first (rare; one INSERT)."""
+    statement = state.statement
+    if (state.session.info.get("audit_pending") and isinstance(statement, ClauseElement)
+            and EVENTS in find_tables(statement, include_crud=True)):
+        _insert_pending(state.session)
+
+
+def _insert_pending(session: Session) -> None:
+    pending: list[Event] = session.info.pop("audit_pending", [])
+    if pending:
+        session.connection().execute(insert(EVENTS),
+                                     [{c: getattr(e, c) for c in _EVENT_COLUMNS} for e in pending])
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_pending(session: Session) -> None:
+    """A rolled-back transaction's events and chain heads are gone with it."""
+    session.info.pop("audit_pending", None)
+    session.info.pop("audit_heads", None)
+
+
 def _store_heads(session: Session) -> None:
     """Write each instance chain's new head once per transaction, just before it commits."""
     heads = session.info.pop("audit_heads", {})

@@ -335,3 +335,31 @@ def test_helper_names_are_validated() -> None:
     with pytest.raises(ValueError):
         Sandbox(helpers={"_secret": add_days})
     assert Sandbox(helpers={"statute_due": lambda: 7}).evaluate("statute_due()", {}) == 7
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="memory is metered through /proc (Linux)")
+def test_the_memory_meter_is_opened_once_per_process_and_again_after_a_fork() -> None:
+    import multiprocessing
+    import os
+
+    from engine import sandbox as module
+
+    parent = module._statm()
+    assert parent is not None and module._statm() == parent  # kept between runs
+    queue = multiprocessing.get_context("fork").Queue()
+
+    def child() -> None:
+        fd = module._statm()
+        # a fresh descriptor whose numbers are the child's own: its RSS grows with what the child allocates
+        before = int(os.pread(fd, 64, 0).split()[1]) if fd is not None else 0
+        ballast = bytearray(64 * 2**20)
+        after = int(os.pread(fd, 64, 0).split()[1]) if fd is not None else 0
+        queue.put((module._statm_fd[0] if module._statm_fd else None, os.getpid(), after - before, len(ballast)))
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    owner, pid, grown_pages, _ = queue.get(timeout=30)
+    process.join(timeout=30)
+    assert owner == pid != os.getpid()
+    assert grown_pages * os.sysconf("SC_PAGE_SIZE") >= 32 * 2**20
+    assert module._statm_fd is not None and module._statm_fd[0] == os.getpid()

@@ -50,7 +50,8 @@ def test_a_bidder_seals_and_uploads_a_bid_with_progress(
     page.fill("#bid-instance", instance_id)
     page.click("#bid-goto button")
     page.wait_for_url(f"**/bids/{instance_id}")
-    page.wait_for_selector("#receipts p")
+    # The page's own "—" placeholder is in #receipts before the script runs: wait for what the script writes.
+    page.wait_for_selector("#bid-facts dd")
     assert "2026-09-30 09:30" in page.inner_text("#bid-facts")
     assert page.inner_text("#receipts") == "尚未递交"
 
