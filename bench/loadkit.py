@@ -148,10 +148,12 @@ class Stack:
             time.sleep(0.2)
         raise RuntimeError(f"gunicorn did not come up:\n{self.tail('api')}")
 
-    def celery(self, workers: int) -> None:
-        """`workers` Celery worker processes (solo pool) and one beat."""
+    def celery(self, workers: int, concurrency: int = 1) -> None:
+        """`workers` Celery workers and one beat: each worker a solo process (concurrency 1), or a prefork pool
+        of `concurrency` processes (Celery's own default is one per CPU). A kill takes a worker's whole pool."""
+        pool = ["--pool", "solo"] if concurrency == 1 else ["--pool", "prefork", "--concurrency", str(concurrency)]
         for n in range(1, workers + 1):
-            self.start(f"worker{n}", ["worker", "--no-beat", "--pool", "solo", "--loglevel", "warning",
+            self.start(f"worker{n}", ["worker", "--no-beat", *pool, "--loglevel", "warning",
                                       "--hostname", f"bench{n}@%h"])
         self.start("beat", ["beat", "--loglevel", "warning"])
 
@@ -185,6 +187,16 @@ class Stack:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def with_children(pids: list[int]) -> list[int]:
+    """The processes and their children (a prefork pool's processes do the work, not its parent)."""
+    out = []
+    for pid in pids:
+        out.append(pid)
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return out
 
 
 def rss_mb(pids: list[int]) -> float:

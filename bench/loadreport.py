@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.loadkit import machine_line
+from workers import celery_app
 
 
 def _lat(p: dict[str, Any]) -> str:
@@ -76,8 +77,9 @@ def timers(runs: dict[str, Any]) -> str:
         f"{n['timers']:,} pending timers on PostgreSQL (two instances of `bench_timer`, a timer then the end, "
         f"started through the service and copied in SQL; seeded in {n['seed_seconds']} s), of which a block is due "
         f"at the same instant and the rest 30 days later. {n['celery_workers']} Celery workers "
-        "(`ggzy worker --no-beat --pool solo`) and one `ggzy beat` (a scan every 0.25 s, batches of 10 instances, "
-        "at most 20 batches queued); the fake clock is moved to 3 s before the block. *lateness* = the firing "
+        f"({_pool(n.get('celery_concurrency', 1))}) and one `ggzy beat` (a scan every {celery_app.SCAN_EVERY_SECONDS:g} s, "
+        f"batches of {celery_app.FIRE_BATCH} instances fired in one transaction each, at most "
+        f"{celery_app.MAX_BACKLOG} batches queued); the fake clock is moved to 3 s before the block. *lateness* = the firing "
         "step's platform time − due time, per timer (`timers.fired_at − due_at`). *doubled*: instances with more "
         "than one `timer.fired` event; *lost*: block timers not fired when the run ended; *CPU ms per firing*: "
         "user + system CPU of the Celery workers and the PostgreSQL backends while the block drained, per timer.",
@@ -105,6 +107,14 @@ def timers(runs: dict[str, Any]) -> str:
         out.append("In the kill run the dead worker's unacknowledged batch comes back through the scans once "
                    "its de-duplication keys expire (5 s): those timers are about 5 s late, and still fire once.")
     return "\n".join(out)
+
+
+def _pool(concurrency: int) -> str:
+    """How each Celery worker of the timer runs was started."""
+    if concurrency == 1:
+        return "`ggzy worker --no-beat --pool solo`: one process each"
+    return (f"`ggzy worker --no-beat --concurrency {concurrency}`: a prefork pool of {concurrency} processes each, "
+            "Celery's default on 2 CPUs; a kill takes the whole worker")
 
 
 def bids(runs: dict[str, Any]) -> str:

@@ -95,6 +95,19 @@ _OPEN: dict[Any, tuple[str, Any]] = {
 }
 
 
+_LOCK_MANY = locking(ProcessInstance.id.in_(bindparam("instance_ids", expanding=True))).order_by(ProcessInstance.id)
+
+
+def lock_many(session: Session, instance_ids: list[str]) -> dict[str, ProcessInstance]:
+    """Load several instances holding their row locks, taken in id order (two such calls never deadlock)."""
+    locked = {}
+    for instance, checksum in session.execute(_LOCK_MANY, {"instance_ids": instance_ids}):
+        session.info.setdefault("checksums", {})[instance.definition_id] = checksum
+        audit.seed_head(session, instance)
+        locked[instance.id] = instance
+    return locked
+
+
 def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
     """Load an instance holding its row lock, so concurrent steps on it run one after another."""
     instance = lock_with(session, _LOCK_BY_ID, {"instance_id": instance_id})
