@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
+import sys
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -12,7 +17,13 @@ from sqlalchemy.orm import Session
 from domain.access import Actor, is_valid_region, region_prefix
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from persistence.models import User
-from persistence.models_experts import Expert, ExpertSpecialty, ExpertUnavailability
+from persistence.models_experts import (
+    CommitteeMember,
+    Expert,
+    ExpertRecusal,
+    ExpertSpecialty,
+    ExpertUnavailability,
+)
 from services import audit
 from services.platform import Platform
 from trading import uscc
@@ -22,6 +33,8 @@ READERS = ("admin", "staff", "supervisor")
 SPECIALTY = re.compile(r"^[A-Z][0-9]{2,12}$")
 _ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_INT4 = next(code for code in "il" if array(code).itemsize == 4)
+_INT4_OID = 23
 
 
 def create_expert(p: Platform, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
@@ -140,11 +153,40 @@ def set_blacklist(p: Platform, actor: Actor, expert_id: int, blacklisted: bool, 
 # --- the draw's query ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Eligible:
+    """The draw's candidates after the exclusions, and what the audit records about them."""
+
+    ids: Sequence[int]  # distinct, ascending
+    filtered: int  # candidates before the exclusions
+    ids_hash: str | None = None  # trading.experts.candidates_hash(ids), when the database computed it
+
+
+def eligible(session: Session, codes: list[str], region: str | None, employers: list[str], day: date,
+             instance_id: str, drawn_for: int | None = None) -> Eligible:
+    """The candidates less the conflicted: employees of `employers`, away on `day`, recused from the trade,
+    and, with drawn_for, anyone already drawn for that committee."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _eligible_pg(session, codes, region, employers, day, instance_id, drawn_for)
+    return _eligible_py(session, codes, region, employers, day, instance_id, drawn_for)
+
+
+def _eligible_py(session: Session, codes: list[str], region: str | None, employers: list[str], day: date,
+                 instance_id: str, drawn_for: int | None) -> Eligible:
+    found = candidates(session, codes, region)
+    # The exclusions are small sets of ids, each from an indexed lookup.
+    excluded = employed_by(session, employers) | unavailable_on(session, day) | set(session.scalars(
+        select(ExpertRecusal.expert_id).where(ExpertRecusal.instance_id == instance_id)))
+    if drawn_for is not None:
+        excluded |= set(session.scalars(select(CommitteeMember.expert_id).where(
+            CommitteeMember.committee_id == drawn_for)))
+    # The candidates come ascending and distinct; filtering keeps that order, so nothing is sorted again.
+    return Eligible([i for i in found if i not in excluded], len(found))
+
+
 def candidates(session: Session, codes: list[str], region: str | None) -> list[int]:
     """Ids of the active experts with any of the specialty codes, in the region (and its subdivisions), ascending."""
     # One range scan of ix_expert_specialties_code per code, answered from the index alone.
-    if session.get_bind().dialect.name == "postgresql":
-        return _sorted_ids_pg(session, codes, region)
     query = select(ExpertSpecialty.expert_id).where(ExpertSpecialty.code.in_(codes),
                                                     ExpertSpecialty.active.is_(True))
     if region:
@@ -238,24 +280,62 @@ def _ids(session: Session, query: Select[Any]) -> list[int]:
     return [int(i) for i in text.split(",")] if text else []
 
 
-def _sorted_ids_pg(session: Session, codes: list[str], region: str | None) -> list[int]:
-    """The candidates' ids, distinct and ascending, fetched as one binary int4[]."""
-    # With ~100,000 candidates a binary array costs a third of a comma-joined string parsed in Python, and the
-    # list arrives sorted. The same filter as candidates(), written out: one range of ix_expert_specialties_code per code.
+# eligible() on PostgreSQL: one statement, so one snapshot, and only the result travels. The pool comes out of
+# ix_expert_specialties_code_id in id order and meets the excluded (a small sorted set) in a merge join; each
+# excluded candidate leaves a NULL, so the array counts the pool before the exclusions and array_remove leaves
+# the list drawn from, ascending (the ORDER BY of an ARRAY subquery is its order). The server hashes the list
+# as candidates_hash does (the ids joined by ",") and sends it in binary. Each OFFSET 0 keeps a level from
+# being folded into the next, which would build the array once per use.
+_ELIGIBLE_PG = """
+SELECT filtered, sha256(convert_to(array_to_string(ids, ','), 'UTF8')), array_send(ids)
+FROM (SELECT cardinality(marked) AS filtered, array_remove(marked, NULL) AS ids
+      FROM (SELECT ARRAY(
+                SELECT CASE WHEN excluded.id IS NULL THEN pool.expert_id END
+                FROM ({pool}) AS pool LEFT JOIN (
+                    SELECT id FROM experts WHERE employer_uscc = ANY(%(employers)s)
+                    UNION SELECT expert_id FROM expert_unavailability WHERE ends_on >= %(day)s AND starts_on <= %(day)s
+                    UNION SELECT expert_id FROM expert_recusals WHERE instance_id = %(instance_id)s
+                    UNION SELECT expert_id FROM expert_committee_members WHERE committee_id = %(drawn_for)s
+                ) AS excluded ON excluded.id = pool.expert_id
+                ORDER BY pool.expert_id) AS marked
+            OFFSET 0) AS m
+      OFFSET 0) AS eligible
+"""
+
+
+def _eligible_pg(session: Session, codes: list[str], region: str | None, employers: list[str], day: date,
+                 instance_id: str, drawn_for: int | None) -> Eligible:
     # (expert_id, code) is the key, so only several codes can yield an id twice.
-    distinct = "DISTINCT " if len(set(codes)) > 1 else ""
-    sql = (f"SELECT array_agg({distinct}expert_id ORDER BY expert_id) FROM expert_specialties "
-           "WHERE code = ANY(%(codes)s) AND active")
-    params: dict[str, Any] = {"codes": list(codes)}
+    several = len(set(codes)) > 1
+    params: dict[str, Any] = {"codes": list(codes), "code": codes[0] if codes else None,
+                              "employers": list(employers), "day": day, "instance_id": instance_id,
+                              "drawn_for": drawn_for}
+    pool = ("SELECT DISTINCT expert_id FROM expert_specialties WHERE code = ANY(%(codes)s)" if several else
+            "SELECT expert_id FROM expert_specialties WHERE code = %(code)s") + " AND active"
     if region:
-        sql += " AND region BETWEEN %(low)s AND %(high)s"
         params["low"], params["high"] = region_range(region)
+        pool += " AND region BETWEEN %(low)s AND %(high)s"
+    sql = _ELIGIBLE_PG.format(pool=pool)
     # The driver's binary cursor on the session's own connection, so the read stays in this transaction.
     driver = session.connection().connection.driver_connection
     assert driver is not None
     with driver.cursor(binary=True) as cursor:
-        row = cursor.execute(sql, params).fetchone()
-    return list(row[0]) if row and row[0] else []
+        filtered, digest, ids = cursor.execute(sql, params).fetchone()
+    return Eligible(_int4_array(ids), filtered, bytes(digest).hex())
+
+
+def _int4_array(data: bytes) -> array[int]:
+    """An int4[] in PostgreSQL's binary format (array_send): a header, then each value after its length."""
+    ndim, _, oid = struct.unpack_from("!iiI", data)
+    if ndim == 0:
+        return array(_INT4)
+    count = struct.unpack_from("!i", data, 12)[0]
+    if ndim != 1 or oid != _INT4_OID or len(data) != 20 + 8 * count:
+        raise ValueError("not a one-dimensional int4[] without nulls")
+    words = array(_INT4, data[20:])
+    if sys.byteorder == "little":
+        words.byteswap()
+    return words[1::2]
 
 
 def _sync(session: Session, expert: Expert) -> None:

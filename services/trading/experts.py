@@ -1,10 +1,11 @@
 """The expert pool (评标专家库), the random draw of a committee, and the drawn experts' answers.
 
 The draw filters the pool in SQL on one index (specialty code, active = available and not blacklisted,
-region range) and fetches only ids; the exclusions (employees of the bidders and of the purchaser, experts
-away on the evaluation day, recused, already drawn) are small id sets applied in Python; the random pick is
-trading.experts.draw_ids, replayable from the seed and the candidate list stored with the draw (the seed
-and the list's hash also go into the instance's audit chain).
+region range) less the exclusions (employees of the bidders and of the purchaser, experts away on the
+evaluation day, recused, already drawn): expert_pool.eligible, one statement on PostgreSQL that also hashes
+the list. The random pick is trading.experts.draw_sorted (the published draw_ids, reading only the picked
+ids), replayable from the seed and the candidate list stored with the draw (the seed and the list's hash
+also go into the instance's audit chain).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from services.platform import Platform
 from services.service_tasks import ServiceCall, service_task
 from services.trading import expert_pool as pool
 from trading import uscc
-from trading.experts import candidates_hash, committee_size, draw_ids, pack_ids, unpack_ids
+from trading.experts import candidates_hash, committee_size, draw_ids, draw_sorted, pack_ids, unpack_ids
 
 OVERSEERS = ("staff", "supervisor", "admin")
 REPLAYERS = ("staff", "supervisor")
@@ -104,31 +105,23 @@ def form_committee(session: Session, p: Platform, actor: Actor | None, now: date
 def _draw_seats(session: Session, p: Platform, actor: Actor | None, now: datetime, committee: ExpertCommittee,
                 needed: int, reason: str) -> ExpertDraw:
     """One recorded draw of `needed` members plus the committee's reserves."""
-    first = reason == "initial"  # a new committee has no seats yet: three queries fewer
-    candidates = pool.candidates(session, committee.specialties, committee.region)
-    # The exclusions are small sets of ids, each from an indexed lookup; they are applied here, in Python.
-    excluded = (pool.employed_by(session, committee.excluded_employers)
-                | pool.unavailable_on(session, committee.evaluation_date)
-                | set(session.scalars(select(ExpertRecusal.expert_id).where(
-                    ExpertRecusal.instance_id == committee.instance_id))))
-    if not first:  # nobody drawn before, declined or not, is drawn again for the same committee
-        excluded |= set(session.scalars(select(CommitteeMember.expert_id).where(
-            CommitteeMember.committee_id == committee.id)))
-    # The candidates come ascending and distinct; filtering keeps that order, so nothing is sorted again.
-    chosen = [i for i in candidates if i not in excluded]
+    first = reason == "initial"  # a new committee has no seats yet: none to exclude or to number after
+    # Nobody drawn before, declined or not, is drawn again for the same committee.
+    found = pool.eligible(session, committee.specialties, committee.region, committee.excluded_employers,
+                          committee.evaluation_date, committee.instance_id, None if first else committee.id)
     seed = secrets.token_hex(16)
-    result = draw_ids(chosen, needed, committee.reserves, seed, ascending=True)
+    result = draw_sorted(found.ids, needed, committee.reserves, seed, found.ids_hash)
     event = audit.append(session, committee.instance_id, "experts.drawn", actor, now, {
         "committee_id": committee.id, "lot": committee.lot, "reason": reason, "seed": seed,
         "candidates_hash": result.candidates_hash, "candidate_count": result.candidate_count,
-        "filtered_count": len(candidates), "needed": needed, "reserves_requested": committee.reserves,
+        "filtered_count": found.filtered, "needed": needed, "reserves_requested": committee.reserves,
         "members": list(result.members), "reserves": list(result.reserves),
         "algorithm": "random.Random(seed).sample(sorted(candidate_ids), needed + reserves)",
     })
     row = ExpertDraw(
         committee_id=committee.id, instance_id=committee.instance_id, reason=reason, seed=seed,
         candidates_hash=result.candidates_hash, candidate_count=result.candidate_count,
-        candidates=pack_ids(chosen, ascending=True), needed=needed, reserves_requested=committee.reserves,
+        candidates=pack_ids(found.ids, ascending=True), needed=needed, reserves_requested=committee.reserves,
         members=list(result.members), reserves=list(result.reserves), event_seq=event.seq, created_at=now,
         created_by=actor.username if actor else None,
     )
