@@ -361,10 +361,12 @@ class Runner:
                     raise ScriptError("流程在一次推进中执行的步骤过多，可能陷入无限循环")
                 if _size(workflow) > PRUNE_THRESHOLD:
                     prune(workflow)
-            workflow.refresh_timers()
-            while workflow._do_engine_steps(None, note):
-                if _size(workflow) > PRUNE_THRESHOLD:
-                    prune(workflow)
+            # Timers that fell due while the step ran (a zero or past duration) fire in the same step; most steps
+            # have none, and skip the extra pass over the tree.
+            if _refresh_timers(workflow):
+                while workflow._do_engine_steps(None, note):
+                    if _size(workflow) > PRUNE_THRESHOLD:
+                        prune(workflow)
         except SpiffWorkflowException as exc:
             element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
             raise ScriptError(f"流程执行失败（{element}）：{exc}", {"element_id": element}) from exc
@@ -406,6 +408,14 @@ class _Changes:
             if key != FORKS and key not in task.data:
                 self.deletions.add(key)
                 self.updates.pop(key, None)
+
+
+def _refresh_timers(workflow: BpmnWorkflow) -> bool:
+    """Let waiting timer events see the clock; True when one of them changed state (fell due)."""
+    waiting = workflow.event_manager.tasks
+    before = {task_id: task.state for task_id, task in waiting.items()}
+    workflow.refresh_timers()
+    return {task_id: task.state for task_id, task in waiting.items()} != before
 
 
 def _not_ready(task_id: str) -> Exception:

@@ -113,14 +113,17 @@ def serve(host: str | None, port: int | None, workers: int, threads: int | None)
 def worker(concurrency: int | None, loglevel: str, pool: str, beat: bool, hostname: str | None) -> None:
     """Run a Celery worker for timers, with the beat embedded unless --no-beat (needs GGZY_REDIS_URL)."""
     config = _celery_config()
-    from workers.celery_app import make_celery
+    from workers.celery_app import SCAN_QUEUE, make_celery
 
-    argv = ["worker", f"--loglevel={loglevel}", f"--pool={pool}", *(["-B"] if beat else [])]
+    app = make_celery(config)
+    # Both queues: the scans' own first, then the firing tasks (the default queue).
+    argv = ["worker", f"--loglevel={loglevel}", f"--pool={pool}", *(["-B"] if beat else []),
+            f"--queues={SCAN_QUEUE},{app.conf.task_default_queue}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     if hostname:
         argv.append(f"--hostname={hostname}")
-    make_celery(config).worker_main(argv)
+    app.worker_main(argv)
 
 
 @main.command()

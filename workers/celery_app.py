@@ -27,10 +27,14 @@ QUEUED_TTL_MS = 5000
 # statement, flush and COMMIT per instance cost more than the engine step of a simple timer. 25 keeps a
 # batch's transaction short (tens of milliseconds), so the recorded firing time and the commit stay close.
 FIRE_BATCH = 25
-# A scan queues nothing while this many messages wait: a backlog (200 instances) drains before its keys
-# expire, so a long queue never gets the same instances a second time, and the scans themselves are not
-# stuck behind it.
-MAX_BACKLOG = 8
+# A scan queues nothing while this many messages wait: a backlog (400 instances) drains before its keys
+# expire, so a long queue never gets the same instances a second time.
+MAX_BACKLOG = 16
+# The scans (and the obligation checks) have a queue of their own, which every worker reads beside the
+# firing queue (`ggzy worker` passes both): a scan never waits behind the backlog it is meant to refill.
+SCAN_QUEUE = "ggzy.scan"
+# Set while a scan is scheduled for a due instant (to the 10 ms), so the scans before it schedule it once.
+PRECISE_KEY = "ggzy:timers:scan-at:{instant}"
 
 
 class WorkerState:
@@ -95,11 +99,14 @@ def make_celery(config: Config) -> Celery:
             },
         },
         timezone="UTC",
+        task_routes={"ggzy.scan_timers": {"queue": SCAN_QUEUE}, "ggzy.check_obligations": {"queue": SCAN_QUEUE}},
     )
     state = WorkerState(config)
     app.ggzy_state = state  # type: ignore[attr-defined]
+    # The tasks below close over this app's state: shared=False keeps them out of Celery's registry of tasks
+    # shared by every app, where a second app (tests build several) would get the first app's callables.
 
-    @app.task(name="ggzy.scan_timers", ignore_result=True)
+    @app.task(name="ggzy.scan_timers", ignore_result=True, shared=False)
     def scan_timers() -> int:
         """Queue firing tasks (FIRE_BATCH instances each) for due instances that are not queued already."""
         p, r = state.platform(), state.redis()
@@ -112,6 +119,7 @@ def make_celery(config: Config) -> Celery:
         # past those, so that a scan finds the next ones to queue while the queue drains.
         due = timers.due_instances(p, limit=(MAX_BACKLOG + room) * FIRE_BATCH)
         if not due:
+            _scan_at_next_due(p, r)
             return 0
         # Two round trips for all the keys, not one per instance: which are free, then claim those.
         keys = [QUEUED_KEY.format(instance_id=i) for i in due]
@@ -128,13 +136,25 @@ def make_celery(config: Config) -> Celery:
             log.info("timer firing queued", extra={"instances": queued})
         return queued
 
-    @app.task(name="ggzy.check_obligations", ignore_result=True)
+    def _scan_at_next_due(p: Platform, r: redis.Redis) -> None:
+        """When the next timer falls due before the next regular scan, scan again at its due instant.
+
+        A block of deadlines (bids at 9:00:00) then starts firing at once instead of up to one interval
+        late. One such scan per due instant (a Redis key), whichever scan saw it first."""
+        wait = timers.next_due_in(p)
+        if wait is None or not 0 < wait <= SCAN_EVERY_SECONDS:
+            return
+        instant = f"{time.time() + wait:.3f}"
+        if r.set(PRECISE_KEY.format(instant=instant[:-1]), "1", nx=True, px=int((wait + 5) * 1000)):
+            scan_timers.apply_async(countdown=wait, expires=wait + 5)
+
+    @app.task(name="ggzy.check_obligations", ignore_result=True, shared=False)
     def check_obligations() -> dict[str, Any]:
         """Raise alerts for obligations past due (bond refunds); safe to run twice."""
         return obligations.check_all(state.platform())
 
     @app.task(name="ggzy.fire_instance_timers", ignore_result=True, acks_late=True,
-              reject_on_worker_lost=True)
+              reject_on_worker_lost=True, shared=False)
     def fire_instance_timers(instance_id: str) -> int:
         """Fire one instance's due timers; the row lock and status check make a second run a no-op."""
         p, r = state.platform(), state.redis()
@@ -145,7 +165,8 @@ def make_celery(config: Config) -> Celery:
             log.info("timers fired", extra={"instance_id": instance_id, "timers": fired})
         return fired
 
-    @app.task(name="ggzy.fire_timers", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+    @app.task(name="ggzy.fire_timers", ignore_result=True, acks_late=True, reject_on_worker_lost=True,
+              shared=False)
     def fire_timers(instance_ids: list[str]) -> int:
         """Fire a batch of instances one after another, each in its own step; a failure skips only its own."""
         p, r = state.platform(), state.redis()
@@ -158,7 +179,7 @@ def make_celery(config: Config) -> Celery:
             r.delete(*(QUEUED_KEY.format(instance_id=i) for i in fired))
         return sum(fired.values())
 
-    @app.task(name="ggzy.ping")
+    @app.task(name="ggzy.ping", shared=False)
     def ping() -> str:
         """Health check: answered by any live worker."""
         return "pong"
