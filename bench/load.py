@@ -10,9 +10,11 @@ from the environment (defaults in brackets):
   mode, GGZY_BENCH_API_WORKERS [3] gunicorn processes, GGZY_BENCH_CLIENTS [2] client processes of
   GGZY_BENCH_CLIENT_THREADS [8] threads, GGZY_BENCH_SERVICE_PROCS [3] processes for the service-layer run;
 * timers: GGZY_BENCH_TIMERS [100000] pending timers, GGZY_BENCH_TIMER_BLOCKS [100,1000] how many of them
-  are due at one instant (a run per size), GGZY_BENCH_CELERY_WORKERS [2];
+  are due at one instant (a run per size), GGZY_BENCH_CELERY_WORKERS [2] workers of
+  GGZY_BENCH_CELERY_CONCURRENCY [2] prefork processes each (1: the solo pool);
 * bids: GGZY_BENCH_BIDDERS [500], GGZY_BENCH_LATE_BIDDERS [50], GGZY_BENCH_BID_BYTES [1048576],
-  GGZY_BENCH_BID_WINDOW [60] seconds.
+  GGZY_BENCH_BID_WINDOW [60] seconds, GGZY_BENCH_BID_BURST [0.4] share of the bidders in its last 5 s (0: all
+  spread evenly over the window).
 
 PostgreSQL on 127.0.0.1 (GGZY_BENCH_POSTGRES_URL, as bench/benchdb.py), Redis at GGZY_BENCH_REDIS_URL
 [redis://127.0.0.1:6379/12] (flushed by the bench).

@@ -5,11 +5,13 @@ Where: GGZY_BID_STORAGE, read at each call (so tests and deployments can point i
 `p/XX/KEY.bin` for decrypted plaintext, KEY being 32 random hex digits (never the bidder's name) and XX its
 first two digits, so no folder grows past a few thousand files.
 
-How: a request body is read in 1 MiB chunks and hashed (sha256) as it is written, so a bid of hundreds of MB
-never sits in memory; the file is synced and then renamed into place, so a half-written file is never seen
-under its final name. The size limit is GGZY_BID_MAX_BYTES (default 2 GiB). Files are written before the
-database transaction that records them; if that transaction refuses the bid, the caller discards the file
-(a crash in between leaves an orphan file that no row names, which is harmless).
+How: a request body is read in 1 MiB blocks straight from the server's input and hashed (sha256) as it is
+written, so a bid of hundreds of MB never sits in memory; the file is synced, renamed into place and its folder
+synced, so a half-written file is never seen under its final name and a stored file survives a crash. A body
+with a declared length must arrive whole (a client that went away leaves nothing). The size limit is
+GGZY_BID_MAX_BYTES (default 2 GiB). Files are written before the database transaction that records them; if
+that transaction refuses the bid, the caller discards the file (a crash in between leaves an orphan file that
+no row names, which is harmless).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from domain.errors import BadRequest
 from trading import crypto
 from trading.bids import BidTooLarge
 
@@ -65,22 +68,28 @@ def too_large(limit: int) -> BidTooLarge:
 
 
 def receive(stream: Readable, declared_length: int | None, chunk: int = CHUNK) -> Stored:
-    """Stream a request body to a new ciphertext file, hashing as it goes."""
+    """Stream a request body (declared_length bytes, or up to its end) to a new ciphertext file, hashing it."""
     limit = max_bytes()
     if declared_length is not None and declared_length > limit:
         raise too_large(limit)
+    # Never ask for more than the declared length: a server's raw input may block past it.
+    remaining = limit + 1 if declared_length is None else declared_length
     key = secrets.token_hex(16)
     temp = _temp(key)
     digest = hashlib.sha256()
     size = 0
     try:
         with temp.open("wb") as out:
-            while block := stream.read(chunk):
+            while remaining > 0 and (block := stream.read(min(chunk, remaining))):
                 size += len(block)
+                remaining -= len(block)
                 if size > limit:
                     raise too_large(limit)
                 digest.update(block)
                 out.write(block)
+            if declared_length is not None and size < declared_length:
+                raise BadRequest(f"投标文件未完整上传（声明 {declared_length} 字节，收到 {size} 字节），请重新上传",
+                                 {"declared_bytes": declared_length, "received_bytes": size})
             out.flush()
             os.fsync(out.fileno())
         _move_into_place(temp, cipher_path(key))
@@ -129,8 +138,20 @@ def _temp(key: str) -> Path:
 
 
 def _move_into_place(temp: Path, final: Path) -> None:
+    """Rename a synced file into place and sync the folders it changed, so the name outlives a crash."""
+    created = [folder for folder in (final.parent.parent, final.parent) if not folder.is_dir()]
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(temp, final)
+    for folder in (final.parent, *(c.parent for c in created)):
+        _sync_folder(folder)
+
+
+def _sync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _checked(key: str) -> str:

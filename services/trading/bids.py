@@ -10,34 +10,63 @@ time: uploading again replaces it (the old file and receipt stay, marked superse
 may bid (no regional barriers), so only the people who look at bids are held to the trade's region.
 
 Long file work (receiving, decrypting) happens outside any transaction; the transaction that records it locks
-the instance and checks everything again, against the server clock at the moment the work finished. So a
-bid whose upload finishes after the deadline is refused even if it started before, and a deadline moved by a
-late clarification is honoured because it is read from the process variables on every request.
+the instance and checks everything again, against the server clock at the moment the work finished (for an
+upload, when its last byte arrived). So a bid whose upload finishes after the deadline is refused even if it
+started before, one that arrived in time is not refused for waiting behind others to be recorded (unless the
+lot was opened meanwhile), and a deadline moved by a late clarification is honoured because it is read from
+the process variables on every request. The instance's row lock lets one transaction of a trade record bids
+at a time, so the uploads that wait for it are recorded together (bid_batches), and whatever does not need
+the lock is done before it is taken: in a rush, each statement under it is paid by every bidder behind.
 """
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from domain import statutes
 from domain.access import Actor
-from domain.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
+from domain.errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotFound
 from persistence.models import ProcessInstance
 from persistence.models_bids import Bid, BidEvent, BidOpening
 from services import audit, steps
 from services.platform import Platform
 from services.service_tasks import ServiceCall, service_task
 from services.trading import bid_storage, supervision
+from services.trading.bid_batches import Batcher
 from trading import bids as rules
 from trading import crypto
 
 VIEWERS = ("staff", "supervisor", "purchaser", "agency")
 SEALED = Actor("sealed-bidder")
+# Uploads are recorded under the trade's row lock with Core statements built once: the unit of work's
+# bookkeeping would be time under the lock. The first supersedes the bids in force of a batch's bidders.
+_BIDS, _BID_EVENTS = cast(Table, Bid.__table__), cast(Table, BidEvent.__table__)
+_SUPERSEDE = (update(_BIDS).where(_BIDS.c.instance_id == bindparam("trade"), _BIDS.c.status == rules.SUBMITTED,
+                                  tuple_(_BIDS.c.lot, _BIDS.c.bidder_org).in_(bindparam("keys", expanding=True)))
+              .values(status=rules.SUPERSEDED, superseded_at=bindparam("at"))
+              .returning(_BIDS.c.lot, _BIDS.c.bidder_org, _BIDS.c.id, _BIDS.c.receipt_no))
+_INSERT_BID, _INSERT_BID_EVENT = insert(_BIDS), insert(_BID_EVENTS)
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    """An upload received whole, waiting to be recorded."""
+
+    actor: Actor
+    org: str
+    lot: str
+    device: str
+    stored: bid_storage.Stored
+    at: datetime  # when its last byte arrived: the moment the deadline is judged against
+
+
+_BATCHES: Batcher[_Arrival, Bid] = Batcher()
 
 
 @supervision.alerts_blacklisted("递交投标文件")
@@ -48,34 +77,71 @@ def upload(p: Platform, actor: Actor, instance_id: str, lot: str | None, stream:
     with p.db.sessions() as session:  # refuse early, before hundreds of MB arrive
         _open_trade(session, p, _instance(session, instance_id), p.clock.now(), org, "递交")
     stored = bid_storage.receive(stream, content_length)
-
-    def use_case(session: Session) -> dict[str, Any]:
-        instance = steps.lock_instance(session, instance_id)
-        now = p.clock.now()  # when the last byte arrived
-        _open_trade(session, p, instance, now, org, "递交")
-        if stored.size < crypto.MIN_ENVELOPE:
-            raise Invalid("投标文件不是有效的加密文件（AES-256-GCM 信封至少 28 字节）")
-        previous = _current(session, instance_id, lot, org)
-        bid = Bid(id=secrets.token_hex(16), instance_id=instance_id, lot=lot, bidder_org=org,
-                  status=rules.SUBMITTED, receipt_no=rules.receipt_no(now, p.tz), storage_key=stored.key,
-                  sha256=stored.sha256, size=stored.size, received_at=now, submitted_by=actor.username,
-                  replaces_id=previous.id if previous else None, decrypt_attempts=0)
-        if previous is not None:
-            previous.status, previous.superseded_at = rules.SUPERSEDED, now
-        session.add(bid)
-        session.flush()
-        kind = "replaced" if previous else "uploaded"
-        facts = {"receipt_no": bid.receipt_no, "lot": lot, "sha256": bid.sha256, "size": bid.size,
-                 "replaces_receipt_no": previous.receipt_no if previous else None}
-        _record(session, bid, kind, actor, now, device, facts)
-        audit.append(session, instance_id, f"bid.{kind}", SEALED, now, facts)
-        return receipt(bid, p)
-
+    arrival = _Arrival(actor, org, lot, device, stored, p.clock.now())
     try:
-        return p.db.run(use_case)  # type: ignore[no-any-return]
+        with p.db.sessions() as session:  # listings are not guarded by the trade's lock: checked apart
+            _require_not_blacklisted(session, org, arrival.at)
+        bid = _BATCHES.run(f"{id(p.db)}:{instance_id}", arrival,
+                           lambda batch: p.db.run(_record_uploads, p, instance_id, batch))
     except BaseException:
         bid_storage.discard(stored.key)
         raise
+    return receipt(bid, p)
+
+
+def _record_uploads(session: Session, p: Platform, instance_id: str,
+                    batch: list[_Arrival]) -> list[Bid | DomainError]:
+    """Record uploads of one trade in one transaction under its row lock, each judged at its own arrival."""
+    instance = steps.lock_instance(session, instance_id)
+    now = p.clock.now()
+    refusals = [_refusal(session, p, instance, a, now) for a in batch]
+    accepted = [a for a, refusal in zip(batch, refusals, strict=True) if refusal is None]
+    if not accepted:
+        return [r for r in refusals if r is not None]
+    connection = session.connection()
+    replaced = {(row.lot, row.bidder_org): (row.id, row.receipt_no) for row in connection.execute(
+        _SUPERSEDE, {"trade": instance_id, "keys": [(a.lot, a.org) for a in accepted], "at": now})}
+    latest: dict[tuple[str, str], Bid] = {}
+    bids, events = [], []
+    for a in accepted:
+        # Of two uploads of the same bidder, the one recorded last is in force (its receipt came last).
+        before = latest.get((a.lot, a.org))
+        if before is not None:
+            before.status, before.superseded_at = rules.SUPERSEDED, now
+        previous = (before.id, before.receipt_no) if before is not None else replaced.get((a.lot, a.org))
+        bid = Bid(id=secrets.token_hex(16), instance_id=instance_id, lot=a.lot, bidder_org=a.org,
+                  status=rules.SUBMITTED, status_reason=None, receipt_no=rules.receipt_no(a.at, p.tz),
+                  storage_key=a.stored.key, sha256=a.stored.sha256, size=a.stored.size, received_at=a.at,
+                  submitted_by=a.actor.username, replaces_id=previous[0] if previous else None,
+                  decrypt_attempts=0)
+        latest[(a.lot, a.org)] = bid
+        bids.append(bid)
+        kind = "replaced" if previous else "uploaded"
+        facts = {"receipt_no": bid.receipt_no, "lot": a.lot, "sha256": bid.sha256, "size": bid.size,
+                 "replaces_receipt_no": previous[1] if previous else None}
+        events.append(_event(bid, kind, a.actor, a.at, a.device, facts))
+        audit.append(session, instance_id, f"bid.{kind}", SEALED, now, facts)
+    connection.execute(_INSERT_BID, [{c.key: getattr(b, c.key) for c in _BIDS.columns} for b in bids])
+    connection.execute(_INSERT_BID_EVENT, events)
+    recorded = iter(bids)
+    return [refusal if refusal is not None else next(recorded) for refusal in refusals]
+
+
+def _refusal(session: Session, p: Platform, instance: ProcessInstance, arrival: _Arrival,
+             now: datetime) -> DomainError | None:
+    """Why an upload cannot be recorded, or None: checked again under the lock, at the upload's arrival."""
+    try:
+        deadline = _open_trade(session, p, instance, arrival.at, arrival.org, "递交", screen=False)
+        _require_prequalified(instance, arrival.org)
+        if arrival.stored.size < crypto.MIN_ENVELOPE:
+            raise Invalid("投标文件不是有效的加密文件（AES-256-GCM 信封至少 28 字节）")
+        # Arrived in time but recorded after the deadline (it waited behind others): the count is final once
+        # the lot is opened.
+        if rules.has_passed(deadline, now) and _opening(session, instance.id, arrival.lot) is not None:
+            raise Conflict("该标段已开标，不再接收投标文件")
+    except DomainError as exc:
+        return exc
+    return None
 
 
 def withdraw(p: Platform, actor: Actor, instance_id: str, lot: str | None,
@@ -347,9 +413,15 @@ def _record_failure(session: Session, p: Platform, actor: Actor, instance_id: st
 
 def _record(session: Session, bid: Bid, type_: str, actor: Actor | None, at: datetime, device: str | None,
             data: dict[str, Any]) -> None:
-    session.add(BidEvent(bid_id=bid.id, instance_id=bid.instance_id, type=type_, at=at,
-                         actor=actor.username if actor else None, bidder_org=bid.bidder_org,
-                         client_ip=actor.ip if actor else None, device_fingerprint=device, data=data))
+    session.add(BidEvent(**_event(bid, type_, actor, at, device, data)))
+
+
+def _event(bid: Bid, type_: str, actor: Actor | None, at: datetime, device: str | None,
+           data: dict[str, Any]) -> dict[str, Any]:
+    """The columns of a bid event: who did what to the bid, when, from which address and device."""
+    return {"bid_id": bid.id, "instance_id": bid.instance_id, "type": type_, "at": at,
+            "actor": actor.username if actor else None, "bidder_org": bid.bidder_org,
+            "client_ip": actor.ip if actor else None, "device_fingerprint": device, "data": data}
 
 
 def _opening(session: Session, instance_id: str, lot: str) -> BidOpening | None:
