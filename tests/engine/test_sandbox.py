@@ -363,3 +363,30 @@ def test_the_memory_meter_is_opened_once_per_process_and_again_after_a_fork() ->
     assert owner == pid != os.getpid()
     assert grown_pages * os.sysconf("SC_PAGE_SIZE") >= 32 * 2**20
     assert module._statm_fd is not None and module._statm_fd[0] == os.getpid()
+
+
+def test_waiting_for_the_interpreter_lock_does_not_count_against_the_time_limit() -> None:
+    """On a busy server a short condition may wait long for the lock; only its own CPU time is limited."""
+    sandbox = Sandbox(helpers={}, time_limit=0.05)
+    stop = threading.Event()
+
+    def hog() -> None:  # other requests' Python work, holding the interpreter lock in turn
+        while not stop.is_set():
+            sum(range(1000))
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(0.02)  # each hand-over of the lock to a hog costs the script ~20 ms of waiting
+    hogs = [threading.Thread(target=hog) for _ in range(3)]
+    for thread in hogs:
+        thread.start()
+    try:
+        started, cpu = time.monotonic(), time.thread_time()
+        result = sandbox.execute("total = 0\nfor i in range(3000):\n    total = total + i", {})
+        waited, worked = time.monotonic() - started, time.thread_time() - cpu
+    finally:
+        stop.set()
+        for thread in hogs:
+            thread.join(timeout=10)
+        sys.setswitchinterval(previous)
+    assert result["total"] == sum(range(3000))
+    assert waited > 0.05 > worked  # longer than the limit on the clock, well under it in CPU
