@@ -43,6 +43,11 @@ def serve_gunicorn(config: Config, workers: int, threads: int = THREADS) -> None
                 "loglevel": "info",
                 "proc_name": "ggzy-api",
             }
+            # The workers' heartbeat touches a temporary file on every turn of their loop; on a disk that is
+            # busy (a database fsyncing beside it) that call can block, and with it the loop that hands ready
+            # connections to the threads. In memory it never waits (as gunicorn's documentation advises).
+            if os.path.isdir("/dev/shm"):
+                settings["worker_tmp_dir"] = "/dev/shm"
             for key, value in settings.items():
                 self.cfg.set(key, value)
 
