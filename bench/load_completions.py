@@ -1,6 +1,7 @@
 """Task completions per second across many instances on PostgreSQL: over HTTP (gunicorn) and the service layer."""
 from __future__ import annotations
 
+import http.client
 import multiprocessing
 import os
 import tempfile
@@ -65,7 +66,7 @@ def _http_thread(port: int, token: str, owned: list[list[str]], until: float, wa
         for _attempt in range(50):
             try:
                 status, view = client.call("POST", f"/api/v1/tasks/{instance[1]}/complete", token, BODY)
-            except OSError:
+            except (OSError, http.client.HTTPException):  # refused, reset, or a response cut off mid-body
                 errors += 1
                 time.sleep(0.05)
                 continue
