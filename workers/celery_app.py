@@ -23,10 +23,8 @@ SCAN_EVERY_SECONDS = 0.25
 # so the next scan queues the instance again.
 QUEUED_KEY = "ggzy:timers:queued:{instance_id}"
 QUEUED_TTL_MS = 5000
-# Instances per firing task, fired in one transaction (timers.fire_instances): one broker message, lock
-# statement, flush and COMMIT per instance cost more than the engine step of a simple timer. 25 keeps a
-# batch's transaction short (tens of milliseconds), so the recorded firing time and the commit stay close.
-FIRE_BATCH = 25
+# Instances per firing task, fired in one transaction (timers.fire_instances): also one broker message per batch.
+FIRE_BATCH = timers.BATCH
 # A scan queues nothing while this many messages wait: a backlog (400 instances) drains before its keys
 # expire, so a long queue never gets the same instances a second time.
 MAX_BACKLOG = 16

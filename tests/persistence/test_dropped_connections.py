@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 import persistence.db as db_module
 from persistence.db import Database
 
-pytestmark = pytest.mark.postgres
+# On PostgreSQL in both passes of `make test` (pg_url, whatever the backend under test): pooled connections,
+# pings and server-side terminations are PostgreSQL's; the SQLite engine keeps no pre-ping to drop.
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
+def db(pg_url: str) -> Iterator[Database]:
+    database = Database(pg_url)
     yield database
     database.dispose()
 
@@ -64,9 +65,9 @@ def test_a_busy_pool_sends_no_ping_before_a_transaction(db: Database) -> None:
 
 
 def test_an_idle_connection_is_pinged_and_replaced_when_the_server_dropped_it(
-        db: Database, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        db: Database, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     first = db.run(_backend_pid)
-    _terminate(db_url, first)
+    _terminate(pg_url, first)
     monkeypatch.setattr(db_module, "IDLE_PING_SECONDS", 0.0)
     calls: list[int] = []
 
@@ -80,9 +81,9 @@ def test_an_idle_connection_is_pinged_and_replaced_when_the_server_dropped_it(
 
 
 def test_a_connection_dropped_before_commit_is_retried_on_a_fresh_one(
-        db: Database, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        db: Database, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     first = db.run(_backend_pid)
-    _terminate(db_url, first)
+    _terminate(pg_url, first)
     monkeypatch.setattr(db_module, "IDLE_PING_SECONDS", 3600.0)  # recently used: no ping
     pids: list[int] = []
 
@@ -95,13 +96,13 @@ def test_a_connection_dropped_before_commit_is_retried_on_a_fresh_one(
     assert len(pids) == 1  # the first attempt never got an answer; the second ran once on a new connection
 
 
-def test_a_connection_lost_during_commit_is_not_retried(db: Database, db_url: str) -> None:
+def test_a_connection_lost_during_commit_is_not_retried(db: Database, pg_url: str) -> None:
     calls: list[int] = []
 
     def use_case(session: Session) -> None:
         calls.append(1)
         session.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS t (x int)"))
-        _terminate(db_url, _backend_pid(session))  # the backend dies before COMMIT reaches it
+        _terminate(pg_url, _backend_pid(session))  # the backend dies before COMMIT reaches it
 
     with pytest.raises(DBAPIError) as raised:
         db.run(use_case)

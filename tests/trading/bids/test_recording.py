@@ -45,7 +45,6 @@ def test_a_body_cut_short_is_refused_and_leaves_nothing(trade, storage):
     assert files_under(storage) == [] and trade.bids() == []
 
 
-@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads open file names from /proc")
 def test_a_stored_file_and_the_folders_that_name_it_are_synced_before_it_counts_as_received(storage, monkeypatch):
     synced: list[Path] = []
     fsync = os.fsync
