@@ -84,8 +84,12 @@ def serve(host: str | None, port: int | None, workers: int, threads: int | None)
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     config = Config.from_env(**overrides)
     if workers > 1:
-        from ggzy.server import serve_gunicorn
+        from ggzy.server import PortInUse, ensure_port_free, serve_gunicorn
 
+        try:
+            ensure_port_free(config.host, config.port)
+        except PortInUse as exc:
+            raise click.ClickException(str(exc)) from None
         timers = f"celery via {config.redis_url}" if config.redis_url else "embedded worker in each process"
         click.echo(f"ggzy serving on http://{config.host}:{config.port}/ with gunicorn, {workers} workers "
                    f"(timers: {timers})")

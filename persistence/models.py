@@ -172,10 +172,11 @@ class Event(Base):
     """One link of an instance's audit hash chain."""
 
     __tablename__ = "events"
+    # The unique (instance_id, seq) index also serves every look-up by instance: no second index to maintain.
     __table_args__ = (UniqueConstraint("instance_id", "seq"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    instance_id: Mapped[str] = mapped_column(String(36))
     seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime]
     type: Mapped[str] = mapped_column(String(40))
