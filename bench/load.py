@@ -30,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import load_bids, load_completions, load_timers, loadreport  # noqa: E402
-from bench.loadkit import log, machine, save_json, write_section  # noqa: E402
+from bench.loadkit import cpu_probe, log, machine, save_json, write_section  # noqa: E402
 
 SCENARIOS = {"completions": load_completions.run, "timers": load_timers.run, "bids": load_bids.run}
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_kill:
             log(f"{name}: again with a worker killed in the middle")
             runs["kill"] = SCENARIOS[name](kill=True)
-        info["load_end"] = round(os.getloadavg()[0], 2)
+        info["load_end"], info["probe_end_ms"] = round(os.getloadavg()[0], 2), cpu_probe()
         first = runs["normal"][0] if isinstance(runs["normal"], list) else runs["normal"]
         info["server"] = first.get("server", "PostgreSQL")
         save_json(name, runs)

@@ -17,6 +17,7 @@ from bench.loadkit import (
     CpuMeter,
     Http,
     Stack,
+    cpu_probe,
     env_float,
     env_int,
     flush_redis,
@@ -203,7 +204,9 @@ def run(kill: bool = False) -> dict[str, Any]:
         token, started = prepare(url, count)
         log(f"completions: {count} loop_user instances started")
         owned = [[i, t] for i, t in started]
+        result["probe_ms"] = {}
         if not kill:
+            result["probe_ms"]["service"] = cpu_probe()
             res = drive(_service_client, lambda n: (url, token, owned[n::service_procs]), service_procs, seconds, 2,
                         lambda clients: clients + pg_backends(url))
             result["service"] = {"per_second": res["per_second"], "latency_ms": percentiles(res["latencies"]),
@@ -228,6 +231,7 @@ def run(kill: bool = False) -> dict[str, Any]:
                     log(f"completions: SIGKILLed gunicorn worker {pid}")
                 threading.Thread(target=killer, daemon=True).start()
             before = _done_counts(url)
+            result["probe_ms"]["http"] = cpu_probe()
             res = drive(_http_client, lambda n: (stack.port, token, owned[n::clients], threads), clients, seconds, 2,
                         lambda _clients: stack.api_workers() + pg_backends(url))
         finally:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import json
 import os
@@ -28,6 +29,8 @@ DOC = ROOT / "docs" / "PERFORMANCE.md"
 RESULTS = ROOT / "bench" / "results"
 FIXTURES = ROOT / "bench" / "fixtures"
 REDIS_URL = os.environ.get("GGZY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+# cpu_probe() on this 2-core machine when nothing else ran on its host (2026-11-21: 25-30 ms quiet, 41-47 busy).
+QUIET_PROBE_MS = 27
 
 
 def log(message: str) -> None:
@@ -66,13 +69,32 @@ def machine() -> dict[str, Any]:
                 break
     return {"nproc": len(os.sched_getaffinity(0)), "cpu": cpu, "python": py_platform.python_version(),
             "os": py_platform.platform(terse=True), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-            "load_start": round(os.getloadavg()[0], 2)}
+            "load_start": round(os.getloadavg()[0], 2), "probe_start_ms": cpu_probe()}
+
+
+def cpu_probe() -> float:
+    """Milliseconds one core takes for a fixed piece of Python work (JSON and SHA-256, as a step does), best of 5.
+
+    On a shared virtual machine the same code runs up to twice as slow at times, while the guest still
+    reports its cores as fully its own; the probe before and after a scenario says which case a run met."""
+    document = {"tasks": [{"id": f"{n:036d}", "name": "办理", "data": {"n": n, "ok": True}} for n in range(40)]}
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(200):
+            text = json.dumps(document, ensure_ascii=False, sort_keys=True)
+            hashlib.sha256(text.encode()).hexdigest()
+            json.loads(text)
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
 
 
 def machine_line(info: dict[str, Any]) -> str:
+    probe = (f", CPU probe {info['probe_start_ms']} ms at start / {info.get('probe_end_ms', '?')} ms at end "
+             f"(the same work: {QUIET_PROBE_MS} ms when this machine is quiet)") if "probe_start_ms" in info else ""
     return (f"{info['date']} UTC, {info['nproc']} × {info['cpu']}, Python {info['python']}, "
             f"{info.get('server', 'PostgreSQL')}, load average (1 min) {info['load_start']} at start / "
-            f"{info.get('load_end', '?')} at end")
+            f"{info.get('load_end', '?')} at end{probe}")
 
 
 def write_section(name: str, section: str) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.loadkit import machine_line
+from bench.loadkit import QUIET_PROBE_MS, machine_line
 from workers import celery_app
 
 
@@ -30,7 +30,7 @@ def completions(runs: dict[str, Any]) -> str:
         " every completion is a whole step (row lock, form validation, engine step, task/timer/audit projections,"
         f" commit) on its own instance. *service layer*: {n['service_procs']} processes calling"
         " `services.tasks.complete` in a loop. *HTTP*: `ggzy serve --workers "
-        f"{n['api_workers']}` (gunicorn, gthread, 8 threads each) with 2 Celery workers and beat running beside it, "
+        f"{n['api_workers']}` (gunicorn, gthread, 8 threads each, each worker on its own listening socket) with 2 Celery workers and beat running beside it, "
         f"driven by {n['clients']} client processes × {n['threads']} keep-alive connections. "
         f"{n['seconds']:.0f} s measured per mode after 2 s of warm-up; clients, server and PostgreSQL share the "
         "same cores. *checked*: every instance's `done` counter and its `task.completed` events equal the "
@@ -63,6 +63,12 @@ def completions(runs: dict[str, Any]) -> str:
                 f"{cpu} ms per completion over HTTP, two cores given to nothing else would top out near "
                 f"{2000 / cpu:,.0f} completions/s. CPU time itself grows on a busy machine (the load average above); "
                 "the wall time of one completion in one process is in the engine bench's section."]
+    probes = n.get("probe_ms") or {}
+    if probes:
+        out += ["", "*CPU probe* (the run line above) just before each mode: "
+                + ", ".join(f"{mode} {ms} ms" for mode, ms in probes.items())
+                + f" ({QUIET_PROBE_MS} ms on a quiet host; higher means the same work ran slower, and every number "
+                "of that mode with it)."]
     return "\n".join(out)
 
 
@@ -82,11 +88,12 @@ def timers(runs: dict[str, Any]) -> str:
         f"{celery_app.MAX_BACKLOG} batches queued); the fake clock is moved to 3 s before the block. *lateness* = the firing "
         "step's platform time − due time, per timer (`timers.fired_at − due_at`). *doubled*: instances with more "
         "than one `timer.fired` event; *lost*: block timers not fired when the run ended; *CPU ms per firing*: "
-        "user + system CPU of the Celery workers and the PostgreSQL backends while the block drained, per timer.",
+        "user + system CPU of the Celery workers and the PostgreSQL backends while the block drained, per timer; "
+        f"*CPU probe*: the run line's probe just before the block fell due ({QUIET_PROBE_MS} ms on a quiet host).",
         "",
         "| run | block | lateness p50 / p90 / p99 / max ms | fired | doubled | lost | later timers fired "
-        "| CPU ms per firing | target p99 ≤ 1 s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| CPU ms per firing | CPU probe ms | target p99 ≤ 1 s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     rows = [(f"{r['celery_workers']} workers", r) for r in normals]
     if k:
@@ -94,7 +101,7 @@ def timers(runs: dict[str, Any]) -> str:
     for label, r in rows:
         p99 = r["lateness_ms"]["p99"]
         out.append(f"| {label} | {r['block']:,} | {_lat(r['lateness_ms'])} | {r['fired']:,} | {r['doubled']} "
-                   f"| {r['lost']} | {r['later_fired']} | {r.get('cpu_ms_per_firing')} "
+                   f"| {r['lost']} | {r['later_fired']} | {r.get('cpu_ms_per_firing')} | {r.get('probe_ms', '–')} "
                    f"| {_met(p99 <= 1000)} ({p99 / 1000:.1f} s) |")
     big = normals[-1]
     rate = big["block"] / max(big["lateness_ms"]["max"] / 1000, 0.001)

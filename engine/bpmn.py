@@ -21,6 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.util.task import TaskState
 
 from domain.errors import Conflict, Invalid, ScriptError
+from engine import spiff_quiet  # noqa: F401 - installs the quiet Task._set_state
 from engine.bpmn_prune import all_workflows, prune
 from engine.bpmn_specs import (
     FORKS,
