@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, select  # noqa: E402
 
 from bench import benchdb  # noqa: E402
+from bench.loadkit import QUIET_PROBE_MS, settled_probe  # noqa: E402
 from domain.access import SYSTEM, Actor  # noqa: E402
 from ggzy.config import Config  # noqa: E402
 from persistence.migrate import upgrade  # noqa: E402
@@ -138,6 +139,7 @@ def measure(p: Platform, scenario: str, codes: list[str], region: str | None, dr
     work = trades(p, draws + 3, scenario, rng, pool_size, "330100" if region else None)
     for instance_id, bidders in work[:3]:  # warm-up: connection pool, statement caches
         experts.draw_committee(p, STAFF, instance_id, codes, reserves=2, region=region, exclusions=bidders)
+    probe = settled_probe()
     samples, candidates = [], []
     for instance_id, bidders in work[3:]:
         started = time.perf_counter()
@@ -152,7 +154,7 @@ def measure(p: Platform, scenario: str, codes: list[str], region: str | None, dr
     return {"scenario": scenario, "codes": codes, "region": region, "draws": len(samples),
             "candidates_median": int(statistics.median(candidates)),
             "p50_ms": round(cuts[49], 2), "p90_ms": round(cuts[89], 2), "p99_ms": round(cuts[98], 2),
-            "max_ms": round(max(samples), 2), "mean_ms": round(statistics.fmean(samples), 2)}
+            "max_ms": round(max(samples), 2), "mean_ms": round(statistics.fmean(samples), 2), "probe_ms": probe}
 
 
 def run(kind: str, count: int, draws: int) -> dict[str, Any]:
@@ -195,14 +197,16 @@ def render(runs: list[dict[str, Any]], load_start: float, load_end: float) -> st
            "through the whole use case (row lock, candidate query, exclusions, seeded draw, candidate list "
            "hashed and stored, audit event, commit). *typical*: 2 specialty codes in one province, the employers "
            "of 10 bidders and the purchaser excluded, 3 recusals. *broad*: every one of the experts is a candidate "
-           "(the worst case).",
+           "(the worst case). *CPU probe*: `bench/loadkit.cpu_probe` just before the scenario's draws, once the host "
+           f"was quiet or after waiting GGZY_BENCH_WAIT_QUIET s ({QUIET_PROBE_MS} ms on a quiet host; higher means "
+           "the same work ran slower).",
            "",
-           "| backend | experts | scenario | candidates | p50 / p90 / p99 / max ms | target ≤ 50 ms (p50) |",
-           "| --- | ---: | --- | ---: | --- | --- |"]
+           "| backend | experts | scenario | candidates | p50 / p90 / p99 / max ms | CPU probe ms | target ≤ 50 ms (p50) |",
+           "| --- | ---: | --- | ---: | --- | ---: | --- |"]
     for r in runs:
         for s in r["results"]:
             out.append(f"| {r['backend']} | {r['experts']:,} | {s['scenario']} | ~{s['candidates_median']:,} "
-                       f"| {s['p50_ms']} / {s['p90_ms']} / {s['p99_ms']} / {s['max_ms']} "
+                       f"| {s['p50_ms']} / {s['p90_ms']} / {s['p99_ms']} / {s['max_ms']} | {s.get('probe_ms', '–')} "
                        f"| {'met' if s['p50_ms'] <= 50 else '**not met**'} |")
     out += ["", "On PostgreSQL one statement (`expert_pool.eligible`) reads the pool in id order from "
             "`ix_expert_specialties_code_id` (migration 0015: no sort per draw), applies the exclusions in a "

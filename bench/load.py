@@ -17,7 +17,8 @@ from the environment (defaults in brackets):
   spread evenly over the window).
 
 PostgreSQL on 127.0.0.1 (GGZY_BENCH_POSTGRES_URL, as bench/benchdb.py), Redis at GGZY_BENCH_REDIS_URL
-[redis://127.0.0.1:6379/12] (flushed by the bench).
+[redis://127.0.0.1:6379/12] (flushed by the bench). Each measured mode waits, at most GGZY_BENCH_WAIT_QUIET [120]
+seconds, for a quiet host (bench/loadkit.settled_probe); the probe it started with is reported.
 """
 from __future__ import annotations
 

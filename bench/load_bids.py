@@ -13,7 +13,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.loadkit import Stack, env_float, env_int, flush_redis, log, percentiles, postgres, rss_mb
+from bench.loadkit import (
+    Stack,
+    env_float,
+    env_int,
+    flush_redis,
+    log,
+    percentiles,
+    postgres,
+    rss_mb,
+    settled_probe,
+)
 
 BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -158,6 +168,7 @@ def run(kill: bool = False) -> dict[str, Any]:
         samples: list[tuple[float, float]] = []
         try:
             stack.api(api_workers)
+            result["probe_ms"] = settled_probe()
             lead = 3.0
             deadline = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=int(lead + window) + 1)
             instance_id = start_trade(url, deadline)

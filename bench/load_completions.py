@@ -17,7 +17,6 @@ from bench.loadkit import (
     CpuMeter,
     Http,
     Stack,
-    cpu_probe,
     env_float,
     env_int,
     flush_redis,
@@ -25,6 +24,7 @@ from bench.loadkit import (
     percentiles,
     pg_backends,
     postgres,
+    settled_probe,
 )
 
 BODY = b'{"data": {"finish": false}}'
@@ -206,7 +206,7 @@ def run(kill: bool = False) -> dict[str, Any]:
         owned = [[i, t] for i, t in started]
         result["probe_ms"] = {}
         if not kill:
-            result["probe_ms"]["service"] = cpu_probe()
+            result["probe_ms"]["service"] = settled_probe()
             res = drive(_service_client, lambda n: (url, token, owned[n::service_procs]), service_procs, seconds, 2,
                         lambda clients: clients + pg_backends(url))
             result["service"] = {"per_second": res["per_second"], "latency_ms": percentiles(res["latencies"]),
@@ -231,7 +231,7 @@ def run(kill: bool = False) -> dict[str, Any]:
                     log(f"completions: SIGKILLed gunicorn worker {pid}")
                 threading.Thread(target=killer, daemon=True).start()
             before = _done_counts(url)
-            result["probe_ms"]["http"] = cpu_probe()
+            result["probe_ms"]["http"] = settled_probe()
             res = drive(_http_client, lambda n: (stack.port, token, owned[n::clients], threads), clients, seconds, 2,
                         lambda _clients: stack.api_workers() + pg_backends(url))
         finally:

@@ -12,13 +12,13 @@ from typing import Any
 from bench.loadkit import (
     CpuMeter,
     Stack,
-    cpu_probe,
     env_int,
     flush_redis,
     log,
     percentiles,
     pg_backends,
     postgres,
+    settled_probe,
     with_children,
 )
 
@@ -123,7 +123,7 @@ def run(kill: bool = False, block: int | None = None) -> dict[str, Any]:
         try:
             stack.celery(workers, concurrency)
             time.sleep(8)  # workers and beat up, a few idle scans over 100,000 pending rows
-            result["probe_ms"] = cpu_probe()
+            result["probe_ms"] = settled_probe()
             lead = 3.0
             meter = CpuMeter()
             working = with_children([proc.pid for name, proc in stack.procs.items() if name.startswith("worker")])

@@ -31,6 +31,7 @@ FIXTURES = ROOT / "bench" / "fixtures"
 REDIS_URL = os.environ.get("GGZY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 # cpu_probe() on this 2-core machine when nothing else ran on its host (2026-11-21: 25-30 ms quiet, 41-47 busy).
 QUIET_PROBE_MS = 27
+QUIET_FACTOR = 1.2
 
 
 def log(message: str) -> None:
@@ -87,6 +88,21 @@ def cpu_probe() -> float:
             json.loads(text)
         best = min(best, time.perf_counter() - started)
     return round(best * 1000, 1)
+
+
+def settled_probe() -> float:
+    """cpu_probe() once the host is quiet: probes every second until one is within QUIET_FACTOR of
+    QUIET_PROBE_MS, for at most GGZY_BENCH_WAIT_QUIET seconds [120] (0: no waiting); the last probe.
+
+    Each mode of a scenario starts this way, so that runs measure the platform rather than whatever else
+    shares the host; the probe each mode started with is reported beside its numbers."""
+    limit = env_float("GGZY_BENCH_WAIT_QUIET", 120)
+    deadline = time.monotonic() + limit
+    probe = cpu_probe()
+    while probe > QUIET_PROBE_MS * QUIET_FACTOR and time.monotonic() < deadline:
+        time.sleep(1)
+        probe = cpu_probe()
+    return probe
 
 
 def machine_line(info: dict[str, Any]) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.loadkit import QUIET_PROBE_MS, machine_line
+from bench.loadkit import QUIET_FACTOR, QUIET_PROBE_MS, machine_line
 from workers import celery_app
 
 
@@ -68,7 +68,8 @@ def completions(runs: dict[str, Any]) -> str:
         out += ["", "*CPU probe* (the run line above) just before each mode: "
                 + ", ".join(f"{mode} {ms} ms" for mode, ms in probes.items())
                 + f" ({QUIET_PROBE_MS} ms on a quiet host; higher means the same work ran slower, and every number "
-                "of that mode with it)."]
+                f"of that mode with it). Each mode starts once the probe is within {QUIET_FACTOR:g}× of quiet, "
+                "or after waiting GGZY_BENCH_WAIT_QUIET seconds; the host can still turn busy during the mode."]
     return "\n".join(out)
 
 
@@ -140,11 +141,12 @@ def bids(runs: dict[str, Any]) -> str:
         f"before the deadline); {n['late_bidders']} more try within 3 s after it. Each upload is a new connection; "
         "on a dropped connection a client retries until the deadline. *lost*: an in-time bidder whose bid in force "
         "is missing, or whose stored SHA-256 or file differs from what it sent; *doubled*: more than one bid in "
-        "force for an organisation. *RSS*: resident memory of all gunicorn workers together.",
+        "force for an organisation. *RSS*: resident memory of all gunicorn workers together. *CPU probe*: the run "
+        f"line's probe once the server was up, before the rush ({QUIET_PROBE_MS} ms on a quiet host).",
         "",
         "| run | accepted / in time | lost | doubled | late refused | latency p50 / p90 / p99 / max ms "
-        "| last 5 s p99 ms | RSS MiB before / max / after | target p99 ≤ 1 s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| last 5 s p99 ms | RSS MiB before / max / after | CPU probe ms | target p99 ≤ 1 s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for label, r in (("rush", n), ("one gunicorn worker SIGKILLed 3 s before the deadline", k)):
         if not r:
@@ -153,7 +155,7 @@ def bids(runs: dict[str, Any]) -> str:
         out.append(f"| {label} | {r['accepted']} / {r['on_time']} | {r['lost']} | {r['doubled']} "
                    f"| {r['late_refused']} / {r['late']} | {_lat(r['latency_ms'])} "
                    f"| {r['rush_latency_ms']['p99']:,.0f} | {rss['before']} / {rss['max_during']} / {rss['after']} "
-                   f"| {_met(r['latency_ms']['p99'] <= 1000)} |")
+                   f"| {r.get('probe_ms', '–')} | {_met(r['latency_ms']['p99'] <= 1000)} |")
     for label, r in (("rush", n), ("kill run", k)):
         if r and r["lost"]:
             out += ["", f"{label.capitalize()}: of the {r['lost']} in-time bidders counted lost, "
