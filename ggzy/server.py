@@ -46,12 +46,16 @@ def serve_gunicorn(config: Config, workers: int, threads: int = THREADS) -> None
     ensure_port_free() first."""
     from gunicorn.app.base import BaseApplication
 
+    from ggzy.api_worker import ReadyWorker
+
     class Application(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             settings = {
                 "bind": f"{config.host}:{config.port}",
                 "workers": workers,
-                "worker_class": "gthread",
+                # gthread, listening once its app is built (see ggzy/api_worker.py).
+                "worker_class": "ggzy.api_worker.ReadyWorker",
+                "post_fork": ReadyWorker.unlisten,
                 "threads": threads,
                 # The app is built in each worker after the fork: connection pools must not cross a fork.
                 "preload_app": False,

@@ -206,7 +206,8 @@ def test_gunicorn_worker_killed_mid_request_writes_nothing(
     [task_id] = [t["id"] for t in instances.get(platform, STAFF, instance_id)["tasks"]]
 
     with process(["serve", "--workers", "2"], env, tmp_path / "api.log") as server:
-        wait_until(lambda: _healthy(port), timeout=30, step=0.2)
+        # Both workers ready (a worker listens once its app is built): the retry below finds the other one.
+        wait_until(lambda: _healthy(port) and len(listeners(port)) == 2, timeout=60, step=0.2)
         outcome: list[Any] = []
 
         def complete() -> None:
@@ -235,6 +236,20 @@ def test_gunicorn_worker_killed_mid_request_writes_nothing(
     assert done["lock_version"] == before["lock_version"] + 1
     assert done["variables"]["held_by"] != victim
     assert count_events(platform, instance_id, "task.completed") == 1
+
+
+LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
+
+
+def listeners(port: int) -> list[int]:
+    """Inodes of the sockets listening on 127.0.0.1:port."""
+    inodes = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], int(fields[9])
+        if state == LISTEN and int(local.split(":")[1], 16) == port:
+            inodes.append(inode)
+    return inodes
 
 
 def _healthy(port: int) -> bool:

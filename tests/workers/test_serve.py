@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,21 +14,8 @@ import pytest
 
 from ggzy.config import ROOT
 from ggzy.server import PortInUse, ensure_port_free
-from tests.workers.test_kill import _free_port, _healthy, process
+from tests.workers.test_kill import _free_port, _healthy, listeners, process
 from tests.workers.timer_support import wait_until
-
-LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
-
-
-def _listeners(port: int) -> list[int]:
-    """Inodes of the sockets listening on 127.0.0.1:port."""
-    inodes = []
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, state, inode = fields[1], fields[3], int(fields[9])
-        if state == LISTEN and int(local.split(":")[1], 16) == port:
-            inodes.append(inode)
-    return inodes
 
 
 def _owners(inodes: list[int], pids: list[int]) -> set[int]:
@@ -53,14 +41,14 @@ def test_each_worker_listens_on_its_own_socket_and_a_taken_port_is_refused(db_ur
     env = {k: v for k, v in os.environ.items() if not k.startswith("GGZY_")}
     env.update({"PYTHONPATH": str(ROOT), "GGZY_DATABASE_URL": db_url, "GGZY_PORT": str(port)})
     with process(["serve", "--workers", "3"], env, tmp_path / "api.log") as server:
-        wait_until(lambda: _healthy(port) and len(_listeners(port)) == 3, timeout=60, step=0.2)
+        wait_until(lambda: _healthy(port) and len(listeners(port)) == 3, timeout=60, step=0.2)
         # Three listening sockets, one in each worker: the kernel spreads new connections over them, so kept-alive
         # clients of a burst do not all land on the worker that happened to wake first.
-        listeners = _listeners(port)
+        sockets = listeners(port)
         workers = _workers(server.pid)
         assert len(workers) == 3
-        assert _owners(listeners, workers) == set(workers)
-        assert not _owners(listeners, [server.pid])
+        assert _owners(sockets, workers) == set(workers)
+        assert not _owners(sockets, [server.pid])
 
         # Requests on many connections are all answered.
         for _ in range(12):
@@ -76,7 +64,68 @@ def test_each_worker_listens_on_its_own_socket_and_a_taken_port_is_refused(db_ur
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode != 0
         assert f"127.0.0.1:{port} is already in use" in second.stderr
-        assert len(_listeners(port)) == 3 and server.poll() is None
+        assert len(listeners(port)) == 3 and server.poll() is None
+
+
+SLOW_APP = """
+import sys, time
+import api.app
+from flask import Flask
+
+def slow_app(config):
+    # Stands for a worker's app build (imports, pools), made long enough to watch.
+    time.sleep(float(sys.argv[2]))
+    app = Flask("slow")
+    app.route("/healthz")(lambda: "ok")
+    return app
+
+api.app.create_app = slow_app
+from ggzy.config import Config
+from ggzy.server import serve_gunicorn
+serve_gunicorn(Config.from_env(port=int(sys.argv[1])), 2)
+"""
+
+
+BUILD_SECONDS, GRACE = 5, 0.3
+
+
+def test_a_worker_listens_only_once_its_app_is_built(db_url: str, tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GGZY_")}
+    env.update({"PYTHONPATH": str(ROOT), "GGZY_DATABASE_URL": db_url})
+    with (tmp_path / "api.log").open("ab") as log:
+        server = subprocess.Popen([sys.executable, "-c", SLOW_APP, str(port), str(BUILD_SECONDS)], cwd=tmp_path, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        # Booting: the workers exist but build their apps, and nothing listens (gunicorn binds a worker's socket
+        # just before the worker starts; it is closed a few milliseconds later, before the app is built).
+        wait_until(lambda: len(_workers(server.pid)) == 2, timeout=30, step=0.05)
+        time.sleep(GRACE)
+        started = time.monotonic()
+        while time.monotonic() - started < 1.0:
+            assert listeners(port) == []
+            time.sleep(0.05)
+        wait_until(lambda: len(listeners(port)) == 2, timeout=30, step=0.1)
+        first, second = _workers(server.pid)
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: len(_workers(server.pid)) == 2 and first not in _workers(server.pid), timeout=30,
+                   step=0.05)
+        replacement = next(pid for pid in _workers(server.pid) if pid != second)
+        time.sleep(GRACE)
+        # While the replacement builds its app, only the other worker listens, and every new connection is
+        # answered at once by it instead of waiting in the replacement's backlog.
+        started = time.monotonic()
+        while time.monotonic() - started < 1.0:
+            assert _owners(listeners(port), [replacement, second]) == {second}
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            assert connection.getresponse().status == 200
+            connection.close()
+        wait_until(lambda: _owners(listeners(port), [replacement, second]) == {replacement, second}, timeout=30,
+                   step=0.1)
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
 
 
 def test_a_port_freed_by_a_stopped_server_is_free_again() -> None:

@@ -1,0 +1,37 @@
+"""The gunicorn worker of `ggzy serve --workers N`: gthread, listening only once its app is built.
+
+With reuse_port each worker has a listening socket of its own, and the kernel hashes every new connection to
+one of them. gunicorn binds a worker's socket before the worker builds the app (about a second: imports,
+the database pool, the definitions), and the connections hashed to it meanwhile wait in its backlog. When a
+worker is replaced (killed, crashed, reloaded) while the others serve, a share of the new connections would
+stall for that second. This worker closes the socket it was given, builds the app, then binds again: until
+it is ready the kernel sends every connection to the workers that are.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn import sock, util
+from gunicorn.workers.gthread import ThreadWorker
+
+
+class ReadyWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's gthread worker whose listening sockets open after the app is loaded (with reuse_port)."""
+
+    @staticmethod
+    def unlisten(server: Any, worker: Any) -> None:
+        """gunicorn's post_fork hook: close the socket the arbiter bound for the new worker a moment ago.
+
+        The earliest point in the worker: a connection the kernel hashed to the socket in between is reset
+        (and retried by its client), where one arriving while the app is built would wait for it."""
+        if server.cfg.reuse_port:
+            for listener in worker.sockets:
+                listener.close()
+            worker.sockets = []
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        if self.cfg.reuse_port:  # without it, one socket is shared with the master and the other workers
+            self.sockets = sock.create_sockets(self.cfg, self.log)
+            for listener in self.sockets:
+                util.close_on_exec(listener)
