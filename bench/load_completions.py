@@ -59,6 +59,7 @@ def _http_thread(port: int, token: str, owned: list[list[str]], until: float, wa
     latencies: list[float] = []
     done: Counter[str] = Counter()
     errors = recovered = 0
+    conflicts: Counter[str] = Counter()
     i = 0
     while time.monotonic() < until:
         instance = owned[i % len(owned)]
@@ -73,6 +74,9 @@ def _http_thread(port: int, token: str, owned: list[list[str]], until: float, wa
                 continue
             if status == 409:
                 # The dropped request had committed before its worker died: read where the instance is now.
+                # A 409 on a first attempt has no such cause: its message is kept for the report.
+                if _attempt == 0:
+                    conflicts[str((view or {}).get("message") or view)] += 1
                 status, view = client.call("GET", f"/api/v1/process-instances/{instance[0]}", token)
                 recovered += 1
             if status != 200:
@@ -89,6 +93,7 @@ def _http_thread(port: int, token: str, owned: list[list[str]], until: float, wa
     out.setdefault("done", Counter()).update(done)
     out["errors"] = out.get("errors", 0) + errors
     out["recovered"] = out.get("recovered", 0) + recovered
+    out.setdefault("conflicts", Counter()).update(conflicts)
 
 
 def _http_client(port: int, token: str, owned: list[list[str]], threads: int, until: float, warm_until: float,
@@ -108,6 +113,7 @@ def _http_client(port: int, token: str, owned: list[list[str]], threads: int, un
             out.setdefault("done", Counter()).update(part.get("done", Counter()))
             out["errors"] = out.get("errors", 0) + part.get("errors", 0)
             out["recovered"] = out.get("recovered", 0) + part.get("recovered", 0)
+            out.setdefault("conflicts", Counter()).update(part.get("conflicts", Counter()))
     queue.put(out)
 
 
@@ -160,12 +166,13 @@ def drive(target: Any, args_for: Any, processes: int, seconds: float, warm: floa
     measuring.join(timeout=10)
     for proc in procs:
         proc.join(timeout=30)
-    merged: dict[str, Any] = {"latencies": [], "done": Counter(), "errors": 0, "recovered": 0}
+    merged: dict[str, Any] = {"latencies": [], "done": Counter(), "errors": 0, "recovered": 0, "conflicts": Counter()}
     for r in results:
         merged["latencies"] += r["latencies"]
         merged["done"].update(r["done"])
         merged["errors"] += r["errors"]
         merged["recovered"] += r["recovered"]
+        merged["conflicts"].update(r.get("conflicts", {}))
     merged["measured"] = len(merged["latencies"])
     merged["per_second"] = round(merged["measured"] / seconds, 1)
     merged["cpu_ms_per_completion"] = round(cpu[0] * 1000 / merged["measured"], 2) if cpu and merged["measured"] else None
@@ -240,6 +247,7 @@ def run(kill: bool = False) -> dict[str, Any]:
         expected.update(res["done"])
         result["http"] = {"per_second": res["per_second"], "latency_ms": percentiles(res["latencies"]),
                           "errors": res["errors"], "recovered": res["recovered"], "killed": victim,
+                          "first_attempt_conflicts": dict(res["conflicts"]),
                           "cpu_ms": res["cpu_ms_per_completion"],
                           "check": verify(url, expected)}
         log(f"completions, HTTP gunicorn x{api_workers}: {res['per_second']}/s {result['http']}"[:400])

@@ -55,6 +55,11 @@ def completions(runs: dict[str, Any]) -> str:
                 f"({h['recovered']} had committed before the worker died and were answered 409 on the retry, "
                 "then read back); the master started a new worker."]
         out += kill_text
+    for label, run in (("HTTP", n), ("Kill run", k)):
+        conflicts = (run or {}).get("http", {}).get("first_attempt_conflicts") or {}
+        if conflicts:
+            out += ["", f"{label}: {sum(conflicts.values())} first attempts were answered 409 (the bench counts "
+                    "them as completions, so they show as lost): " + "; ".join(f"{n} × {m}" for m, n in conflicts.items())]
     cpu = n["http"]["cpu_ms"]
     if cpu:
         out += ["", f"*CPU ms per completion*: user + system CPU of the processes doing the work (the gunicorn workers, "
