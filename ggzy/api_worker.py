@@ -18,20 +18,21 @@ from gunicorn.workers.gthread import ThreadWorker
 class ReadyWorker(ThreadWorker):  # type: ignore[misc]
     """gunicorn's gthread worker whose listening sockets open after the app is loaded (with reuse_port)."""
 
-    @staticmethod
-    def unlisten(server: Any, worker: Any) -> None:
-        """gunicorn's post_fork hook: close the socket the arbiter bound for the new worker a moment ago.
-
-        The earliest point in the worker: a connection the kernel hashed to the socket in between is reset
-        (and retried by its client), where one arriving while the app is built would wait for it."""
-        if server.cfg.reuse_port:
-            for listener in worker.sockets:
+    def init_process(self) -> None:
+        # First thing in the new worker: close the socket the arbiter bound for it a moment ago. A connection
+        # the kernel hashed to it in between is reset (and retried by its client), where one arriving while
+        # the app is built would wait for it. Without reuse_port the socket is the one shared with the master
+        # and the other workers: it stays.
+        if self.cfg.reuse_port:
+            given: list[Any] = self.sockets  # type: ignore[has-type]
+            for listener in given:
                 listener.close()
-            worker.sockets = []
+            given.clear()
+        super().init_process()
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        if self.cfg.reuse_port:  # without it, one socket is shared with the master and the other workers
+        if self.cfg.reuse_port:
             self.sockets = sock.create_sockets(self.cfg, self.log)
             for listener in self.sockets:
                 util.close_on_exec(listener)

@@ -46,8 +46,6 @@ def serve_gunicorn(config: Config, workers: int, threads: int = THREADS) -> None
     ensure_port_free() first."""
     from gunicorn.app.base import BaseApplication
 
-    from ggzy.api_worker import ReadyWorker
-
     class Application(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             settings = {
@@ -55,7 +53,6 @@ def serve_gunicorn(config: Config, workers: int, threads: int = THREADS) -> None
                 "workers": workers,
                 # gthread, listening once its app is built (see ggzy/api_worker.py).
                 "worker_class": "ggzy.api_worker.ReadyWorker",
-                "post_fork": ReadyWorker.unlisten,
                 "threads": threads,
                 # The app is built in each worker after the fork: connection pools must not cross a fork.
                 "preload_app": False,

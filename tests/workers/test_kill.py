@@ -5,17 +5,12 @@ Real processes on PostgreSQL (and Redis for Celery): the step is held open deter
 """
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +27,7 @@ from services import definitions, instances
 from services.platform import Platform
 from services.users import create_user
 from tests.workers import hold_service
+from tests.workers.server_support import free_port, healthy, listeners, process
 from tests.workers.test_celery import REDIS_URL, celery_client, redis_db  # noqa: F401 - fixtures
 from tests.workers.timer_support import STAFF, wait_until
 
@@ -66,20 +62,6 @@ def _env(db_url: str, hold_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "GGZY_REDIS_URL"}
     return {**env, "PYTHONPATH": str(ROOT), "GGZY_DATABASE_URL": db_url, "GGZY_FAKE_CLOCK": "1",
             "GGZY_SERVICE_MODULES": hold_service.__name__, "GGZY_TEST_HOLD_DIR": str(hold_dir), **extra}
-
-
-@contextlib.contextmanager
-def process(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A `python -m ggzy.cli ...` process in its own group, killed with its children at the end."""
-    with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "ggzy.cli", *argv], cwd=log.parent, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 def snapshot(p: Platform, instance_id: str) -> dict[str, Any]:
@@ -174,12 +156,6 @@ def test_two_celery_workers_fire_every_timer_exactly_once(
     assert set(fired_by.values()) <= {a.pid, b.pid}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _request(port: int, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
@@ -200,14 +176,14 @@ def test_gunicorn_worker_killed_mid_request_writes_nothing(
     hold_dir = tmp_path / "hold"
     hold_dir.mkdir()
     (hold_dir / hold_service.HOLD_FILE).touch()
-    port = _free_port()
+    port = free_port()
     env = _env(db_url, hold_dir, GGZY_PORT=str(port))
     before = snapshot(platform, instance_id)
     [task_id] = [t["id"] for t in instances.get(platform, STAFF, instance_id)["tasks"]]
 
     with process(["serve", "--workers", "2"], env, tmp_path / "api.log") as server:
         # Both workers ready (a worker listens once its app is built): the retry below finds the other one.
-        wait_until(lambda: _healthy(port) and len(listeners(port)) == 2, timeout=60, step=0.2)
+        wait_until(lambda: healthy(port) and len(listeners(port)) == 2, timeout=60, step=0.2)
         outcome: list[Any] = []
 
         def complete() -> None:
@@ -236,28 +212,3 @@ def test_gunicorn_worker_killed_mid_request_writes_nothing(
     assert done["lock_version"] == before["lock_version"] + 1
     assert done["variables"]["held_by"] != victim
     assert count_events(platform, instance_id, "task.completed") == 1
-
-
-LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
-
-
-def listeners(port: int) -> list[int]:
-    """Inodes of the sockets listening on 127.0.0.1:port."""
-    inodes = []
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, state, inode = fields[1], fields[3], int(fields[9])
-        if state == LISTEN and int(local.split(":")[1], 16) == port:
-            inodes.append(inode)
-    return inodes
-
-
-def _healthy(port: int) -> bool:
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        connection.request("GET", "/healthz")
-        ok = connection.getresponse().status == 200
-        connection.close()
-        return ok
-    except OSError:
-        return False

@@ -14,7 +14,7 @@ import pytest
 
 from ggzy.config import ROOT
 from ggzy.server import PortInUse, ensure_port_free
-from tests.workers.test_kill import _free_port, _healthy, listeners, process
+from tests.workers.server_support import free_port, healthy, listeners, process
 from tests.workers.timer_support import wait_until
 
 
@@ -37,11 +37,11 @@ def _workers(master: int) -> list[int]:
 
 
 def test_each_worker_listens_on_its_own_socket_and_a_taken_port_is_refused(db_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GGZY_")}
     env.update({"PYTHONPATH": str(ROOT), "GGZY_DATABASE_URL": db_url, "GGZY_PORT": str(port)})
     with process(["serve", "--workers", "3"], env, tmp_path / "api.log") as server:
-        wait_until(lambda: _healthy(port) and len(listeners(port)) == 3, timeout=60, step=0.2)
+        wait_until(lambda: healthy(port) and len(listeners(port)) == 3, timeout=60, step=0.2)
         # Three listening sockets, one in each worker: the kernel spreads new connections over them, so kept-alive
         # clients of a burst do not all land on the worker that happened to wake first.
         sockets = listeners(port)
@@ -90,7 +90,7 @@ BUILD_SECONDS, GRACE = 5, 0.3
 
 
 def test_a_worker_listens_only_once_its_app_is_built(db_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GGZY_")}
     env.update({"PYTHONPATH": str(ROOT), "GGZY_DATABASE_URL": db_url})
     with (tmp_path / "api.log").open("ab") as log:
@@ -129,7 +129,7 @@ def test_a_worker_listens_only_once_its_app_is_built(db_url: str, tmp_path: Path
 
 
 def test_a_port_freed_by_a_stopped_server_is_free_again() -> None:
-    port = _free_port()
+    port = free_port()
     with socket.socket() as held:
         held.bind(("127.0.0.1", port))
         held.listen()
