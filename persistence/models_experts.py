@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -61,6 +62,22 @@ class ExpertSpecialty(Base):
     # services.trading.expert_pool, the only writer of experts.
     region: Mapped[str] = mapped_column(String(12))
     active: Mapped[bool] = mapped_column(Boolean)
+
+
+class ExpertPoolVersion(Base):
+    """Which transaction last changed expert_specialties: the version of every draw's candidate pool.
+
+    On PostgreSQL a statement-level trigger (migration 0017) sets the single row (id 1) in every transaction
+    that inserts, updates, deletes or truncates specialty rows, so the pool a statement reads together with
+    this row is the pool of that version, and services.trading.candidate_pools keeps pools by it. A
+    transaction id never repeats in a cluster, and the value travels with the data it describes (a dump
+    restored elsewhere keeps both). SQLite has the table but no trigger, and never reads it: its draws read
+    the pool every time."""
+
+    __tablename__ = "expert_pool_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    xact_id: Mapped[int] = mapped_column(BigInteger)
 
 
 class ExpertUnavailability(Base):
@@ -196,6 +213,7 @@ __all__ = [
     "Expert",
     "ExpertCommittee",
     "ExpertDraw",
+    "ExpertPoolVersion",
     "ExpertRecusal",
     "ExpertSpecialty",
     "ExpertUnavailability",

@@ -26,6 +26,7 @@ from persistence.models_experts import (
 )
 from services import audit
 from services.platform import Platform
+from services.trading import candidate_pools
 from trading import uscc
 
 MANAGERS = ("admin", "staff")
@@ -280,26 +281,24 @@ def _ids(session: Session, query: Select[Any]) -> list[int]:
     return [int(i) for i in text.split(",")] if text else []
 
 
-# eligible() on PostgreSQL: one statement, so one snapshot, and only the result travels. The pool comes out of
-# ix_expert_specialties_code_id in id order and meets the excluded (a small sorted set) in a merge join; each
-# excluded candidate leaves a NULL, so the array counts the pool before the exclusions and array_remove leaves
-# the list drawn from, ascending (the ORDER BY of an ARRAY subquery is its order). The server hashes the list
-# as candidates_hash does (the ids joined by ",") and sends it in binary. Each OFFSET 0 keeps a level from
-# being folded into the next, which would build the array once per use.
+# eligible() on PostgreSQL: one statement, so one snapshot, and only arrays travel (binary int4[]). It reads the
+# pool's version (the transaction that last changed expert_specialties, kept by a trigger) and the excluded
+# ids; and the pool itself only when the process keeps none of that version: the CASE runs its subquery only
+# when its condition fails. The pool comes out of ix_expert_specialties_code_id in id order (no sort), followed
+# by its text (the ids joined by ","), which the server writes far faster than Python would; OFFSET 0 keeps
+# the array from being built once per use.
 _ELIGIBLE_PG = """
-SELECT filtered, sha256(convert_to(array_to_string(ids, ','), 'UTF8')), array_send(ids)
-FROM (SELECT cardinality(marked) AS filtered, array_remove(marked, NULL) AS ids
-      FROM (SELECT ARRAY(
-                SELECT CASE WHEN excluded.id IS NULL THEN pool.expert_id END
-                FROM ({pool}) AS pool LEFT JOIN (
-                    SELECT id FROM experts WHERE employer_uscc = ANY(%(employers)s)
-                    UNION SELECT expert_id FROM expert_unavailability WHERE ends_on >= %(day)s AND starts_on <= %(day)s
-                    UNION SELECT expert_id FROM expert_recusals WHERE instance_id = %(instance_id)s
-                    UNION SELECT expert_id FROM expert_committee_members WHERE committee_id = %(drawn_for)s
-                ) AS excluded ON excluded.id = pool.expert_id
-                ORDER BY pool.expert_id) AS marked
-            OFFSET 0) AS m
-      OFFSET 0) AS eligible
+SELECT v.xact_id, COALESCE(v.xact_id = txid_current_if_assigned(), false),
+       CASE WHEN v.xact_id = %(kept)s THEN NULL ELSE (
+           SELECT array_send(ids) || convert_to(array_to_string(ids, ','), 'UTF8')
+           FROM (SELECT ARRAY({pool}) AS ids OFFSET 0) AS pool) END,
+       array_send(ARRAY(
+           SELECT id FROM experts WHERE employer_uscc = ANY(%(employers)s)
+           UNION SELECT expert_id FROM expert_unavailability WHERE ends_on >= %(day)s AND starts_on <= %(day)s
+           UNION SELECT expert_id FROM expert_recusals WHERE instance_id = %(instance_id)s
+           UNION SELECT expert_id FROM expert_committee_members WHERE committee_id = %(drawn_for)s
+           ORDER BY 1))
+FROM (SELECT 1) AS one LEFT JOIN expert_pool_version AS v ON v.id = 1
 """
 
 
@@ -307,21 +306,37 @@ def _eligible_pg(session: Session, codes: list[str], region: str | None, employe
                  instance_id: str, drawn_for: int | None) -> Eligible:
     # (expert_id, code) is the key, so only several codes can yield an id twice.
     several = len(set(codes)) > 1
+    span = region_range(region) if region else None
+    key = (tuple(sorted(set(codes))), span)
+    pools = candidate_pools.pools_for(session.get_bind())
+    kept = pools.get(key)
     params: dict[str, Any] = {"codes": list(codes), "code": codes[0] if codes else None,
                               "employers": list(employers), "day": day, "instance_id": instance_id,
-                              "drawn_for": drawn_for}
+                              "drawn_for": drawn_for, "kept": kept.version if kept else None}
     pool = ("SELECT DISTINCT expert_id FROM expert_specialties WHERE code = ANY(%(codes)s)" if several else
             "SELECT expert_id FROM expert_specialties WHERE code = %(code)s") + " AND active"
-    if region:
-        params["low"], params["high"] = region_range(region)
+    if span is not None:
+        params["low"], params["high"] = span
         pool += " AND region BETWEEN %(low)s AND %(high)s"
-    sql = _ELIGIBLE_PG.format(pool=pool)
+    sql = _ELIGIBLE_PG.format(pool=pool + " ORDER BY expert_id")
     # The driver's binary cursor on the session's own connection, so the read stays in this transaction.
     driver = session.connection().connection.driver_connection
     assert driver is not None
     with driver.cursor(binary=True) as cursor:
-        filtered, digest, ids = cursor.execute(sql, params).fetchone()
-    return Eligible(_int4_array(ids), filtered, bytes(digest).hex())
+        version, mine, read, excluded = cursor.execute(sql, params).fetchone()
+    pools.count(hit=read is None)
+    if read is None:
+        assert kept is not None
+        found = kept
+    else:
+        # The int4[] first (its header gives its length), then the text.
+        read = bytes(read)
+        length = 20 + 8 * struct.unpack_from("!i", read, 12)[0] if struct.unpack_from("!i", read)[0] else 12
+        found = candidate_pools.Pool(version, _int4_array(read[:length]), read[length:])
+        if not mine:  # a pool this transaction changed itself is no one else's pool (yet)
+            pools.keep(key, found)
+    eligible_ids, digest = found.without(_int4_array(excluded))
+    return Eligible(eligible_ids, len(found), digest)
 
 
 def _int4_array(data: bytes) -> array[int]:
