@@ -60,12 +60,14 @@ def _http_thread(port: int, token: str, owned: list[list[str]], until: float, wa
     done: Counter[str] = Counter()
     errors = recovered = 0
     conflicts: Counter[str] = Counter()
+    samples: list[dict[str, Any]] = []
     i = 0
     while time.monotonic() < until:
         instance = owned[i % len(owned)]
         i += 1
         started = time.perf_counter()
         for _attempt in range(50):
+            sent = time.time()
             try:
                 status, view = client.call("POST", f"/api/v1/tasks/{instance[1]}/complete", token, BODY)
             except (OSError, http.client.HTTPException):  # refused, reset, or a response cut off mid-body
@@ -77,6 +79,9 @@ def _http_thread(port: int, token: str, owned: list[list[str]], until: float, wa
                 # A 409 on a first attempt has no such cause: its message is kept for the report.
                 if _attempt == 0:
                     conflicts[str((view or {}).get("message") or view)] += 1
+                    if len(samples) < 20:
+                        samples.append({"instance_id": instance[0], "task_id": instance[1], "sent": sent,
+                                        "answered": time.time()})
                 status, view = client.call("GET", f"/api/v1/process-instances/{instance[0]}", token)
                 recovered += 1
             if status != 200:
@@ -94,6 +99,7 @@ def _http_thread(port: int, token: str, owned: list[list[str]], until: float, wa
     out["errors"] = out.get("errors", 0) + errors
     out["recovered"] = out.get("recovered", 0) + recovered
     out.setdefault("conflicts", Counter()).update(conflicts)
+    out.setdefault("conflict_samples", []).extend(samples)
 
 
 def _http_client(port: int, token: str, owned: list[list[str]], threads: int, until: float, warm_until: float,
@@ -114,6 +120,7 @@ def _http_client(port: int, token: str, owned: list[list[str]], threads: int, un
             out["errors"] = out.get("errors", 0) + part.get("errors", 0)
             out["recovered"] = out.get("recovered", 0) + part.get("recovered", 0)
             out.setdefault("conflicts", Counter()).update(part.get("conflicts", Counter()))
+            out.setdefault("conflict_samples", []).extend(part.get("conflict_samples", []))
     queue.put(out)
 
 
@@ -173,6 +180,7 @@ def drive(target: Any, args_for: Any, processes: int, seconds: float, warm: floa
         merged["errors"] += r["errors"]
         merged["recovered"] += r["recovered"]
         merged["conflicts"].update(r.get("conflicts", {}))
+        merged.setdefault("conflict_samples", []).extend(r.get("conflict_samples", []))
     merged["measured"] = len(merged["latencies"])
     merged["per_second"] = round(merged["measured"] / seconds, 1)
     merged["cpu_ms_per_completion"] = round(cpu[0] * 1000 / merged["measured"], 2) if cpu and merged["measured"] else None
@@ -248,10 +256,33 @@ def run(kill: bool = False) -> dict[str, Any]:
         result["http"] = {"per_second": res["per_second"], "latency_ms": percentiles(res["latencies"]),
                           "errors": res["errors"], "recovered": res["recovered"], "killed": victim,
                           "first_attempt_conflicts": dict(res["conflicts"]),
+                          "conflict_samples": _who_completed(url, res.get("conflict_samples", [])[:20]),
                           "cpu_ms": res["cpu_ms_per_completion"],
                           "check": verify(url, expected)}
         log(f"completions, HTTP gunicorn x{api_workers}: {res['per_second']}/s {result['http']}"[:400])
     return result
+
+
+def _who_completed(url: str, samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For first attempts answered 409: the event that had completed the task, beside when the request went out
+    (milliseconds relative to sending), to tell an earlier completion from a concurrent one."""
+    from sqlalchemy import create_engine, text
+
+    if not samples:
+        return []
+    engine = create_engine(url)
+    out = []
+    with engine.connect() as connection:
+        for sample in samples:
+            row = connection.execute(text(
+                "SELECT seq, at, actor, client_ip FROM events WHERE instance_id = :i AND type = 'task.completed' "
+                "AND data->>'task_id' = :t"), {"i": sample["instance_id"], "t": sample["task_id"]}).first()
+            out.append({**sample, "completed_seq": row[0] if row else None,
+                        "completed_ms_after_sending": round((row[1].timestamp() - sample["sent"]) * 1000, 1) if row else None,
+                        "answered_ms_after_sending": round((sample["answered"] - sample["sent"]) * 1000, 1),
+                        "completed_by": row[2] if row else None, "client_ip": row[3] if row else None})
+    engine.dispose()
+    return out
 
 
 def _ready_tasks(url: str) -> list[list[str]]:

@@ -60,6 +60,11 @@ def completions(runs: dict[str, Any]) -> str:
         if conflicts:
             out += ["", f"{label}: {sum(conflicts.values())} first attempts were answered 409 (the bench counts "
                     "them as completions, so they show as lost): " + "; ".join(f"{n} × {m}" for m, n in conflicts.items())]
+            samples = (run or {}).get("http", {}).get("conflict_samples") or []
+            if samples:
+                out += ["", "The event that had completed such a task, against when its request went out: " + "; ".join(
+                    f"seq {x['completed_seq']}, {x['completed_ms_after_sending']} ms after sending (answered after "
+                    f"{x['answered_ms_after_sending']} ms)" for x in samples[:5]) + "."]
     cpu = n["http"]["cpu_ms"]
     if cpu:
         out += ["", f"*CPU ms per completion*: user + system CPU of the processes doing the work (the gunicorn workers, "

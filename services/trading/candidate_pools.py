@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from typing import Any
 
-# The ids a process keeps at most, over all its pools (about 14 bytes each: the id, its text, its offset).
+# The ids a process keeps at most, over all its pools (about 11 bytes each: the id and its text, with a comma).
 MAX_KEPT_IDS = 2_000_000
 
 
