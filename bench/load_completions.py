@@ -277,6 +277,15 @@ def _who_completed(url: str, samples: list[dict[str, Any]]) -> list[dict[str, An
             row = connection.execute(text(
                 "SELECT seq, at, actor, client_ip FROM events WHERE instance_id = :i AND type = 'task.completed' "
                 "AND data->>'task_id' = :t"), {"i": sample["instance_id"], "t": sample["task_id"]}).first()
+            task = connection.execute(text(
+                "SELECT status, created_at, completed_at, completed_by FROM tasks WHERE id = :t"),
+                {"t": sample["task_id"]}).first()
+            recent = connection.execute(text(
+                "SELECT seq, at, type, actor, CAST(data AS text) FROM events WHERE instance_id = :i "
+                "ORDER BY seq DESC LIMIT 6"), {"i": sample["instance_id"]}).all()
+            sample = {**sample, "task": [str(v) for v in task] if task else None,
+                      "recent_events": [[r[0], round((r[1].timestamp() - sample["sent"]) * 1000, 1), r[2], r[3],
+                                         r[4][:160]] for r in recent]}
             out.append({**sample, "completed_seq": row[0] if row else None,
                         "completed_ms_after_sending": round((row[1].timestamp() - sample["sent"]) * 1000, 1) if row else None,
                         "answered_ms_after_sending": round((sample["answered"] - sample["sent"]) * 1000, 1),
