@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gunicorn import sock, util
+from gunicorn import sock
 from gunicorn.workers.gthread import ThreadWorker
 
 
@@ -33,6 +33,5 @@ class ReadyWorker(ThreadWorker):  # type: ignore[misc]
     def load_wsgi(self) -> None:
         super().load_wsgi()
         if self.cfg.reuse_port:
+            # (Python's sockets are not inherited by exec'd children: nothing more to set.)
             self.sockets = sock.create_sockets(self.cfg, self.log)
-            for listener in self.sockets:
-                util.close_on_exec(listener)

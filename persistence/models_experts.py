@@ -70,9 +70,11 @@ class ExpertPoolVersion(Base):
     On PostgreSQL a statement-level trigger (migration 0017) sets the single row (id 1) in every transaction
     that inserts, updates, deletes or truncates specialty rows, so the pool a statement reads together with
     this row is the pool of that version, and services.trading.candidate_pools keeps pools by it. A
-    transaction id never repeats in a cluster, and the value travels with the data it describes (a dump
-    restored elsewhere keeps both). SQLite has the table but no trigger, and never reads it: its draws read
-    the pool every time."""
+    transaction id never repeats in a cluster, so neither does a version there (a row deleted and written
+    again gets a new one). A dump restored into another cluster carries its version, which that cluster's
+    own transactions may reach later: restart the API and worker processes after such a restore, so that
+    no process keeps a pool read before it. SQLite has the table but no trigger, and never reads it: its
+    draws read the pool every time."""
 
     __tablename__ = "expert_pool_version"
 

@@ -329,10 +329,9 @@ def _eligible_pg(session: Session, codes: list[str], region: str | None, employe
         assert kept is not None
         found = kept
     else:
-        # The int4[] first (its header gives its length), then the text.
-        read = bytes(read)
-        length = 20 + 8 * struct.unpack_from("!i", read, 12)[0] if struct.unpack_from("!i", read)[0] else 12
-        found = candidate_pools.Pool(version, _int4_array(read[:length]), read[length:])
+        data = bytes(read)
+        ids, size = _int4_array_prefix(data)  # the int4[] first, then its text
+        found = candidate_pools.Pool(version, ids, data[size:])
         if not mine:  # a pool this transaction changed itself is no one else's pool (yet)
             pools.keep(key, found)
     eligible_ids, digest = found.without(_int4_array(excluded))
@@ -341,16 +340,25 @@ def _eligible_pg(session: Session, codes: list[str], region: str | None, employe
 
 def _int4_array(data: bytes) -> array[int]:
     """An int4[] in PostgreSQL's binary format (array_send): a header, then each value after its length."""
+    values, size = _int4_array_prefix(data)
+    if size != len(data):
+        raise ValueError("not a one-dimensional int4[] without nulls")
+    return values
+
+
+def _int4_array_prefix(data: bytes) -> tuple[array[int], int]:
+    """The int4[] at the start of data (array_send), and how many bytes it took."""
     ndim, _, oid = struct.unpack_from("!iiI", data)
     if ndim == 0:
-        return array(_INT4)
+        return array(_INT4), 12
     count = struct.unpack_from("!i", data, 12)[0]
-    if ndim != 1 or oid != _INT4_OID or len(data) != 20 + 8 * count:
+    size = 20 + 8 * count
+    if ndim != 1 or oid != _INT4_OID or len(data) < size:
         raise ValueError("not a one-dimensional int4[] without nulls")
-    words = array(_INT4, data[20:])
+    words = array(_INT4, data[20:size])
     if sys.byteorder == "little":
         words.byteswap()
-    return words[1::2]
+    return words[1::2], size
 
 
 def _sync(session: Session, expert: Expert) -> None:

@@ -21,7 +21,7 @@ OTHER = "B010101"
 
 
 def _int4(ids: list[int]) -> array[int]:
-    return array(next(code for code in "il" if array(code).itemsize == 4), ids)
+    return array(expert_pool._INT4, ids)
 
 
 @pytest.mark.parametrize("seed", range(12))
