@@ -116,13 +116,13 @@ class ProcessInstance(Base):
     # The audit chain's head, so that cutting events off the end of the chain is detected too.
     event_seq: Mapped[int | None] = mapped_column(Integer)
     event_head: Mapped[str | None] = mapped_column(String(64))
+    # How many transactions changed the row (services.steps counts them). Every change is made under the
+    # row's lock (steps.lock_instance, lock_many), which is what keeps concurrent steps apart.
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
-
-    __mapper_args__ = {"version_id_col": lock_version}
 
 
 class Task(Base):

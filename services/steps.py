@@ -8,7 +8,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from domain import statutes
 from domain.access import Actor
@@ -102,8 +103,7 @@ def lock_many(session: Session, instance_ids: list[str]) -> dict[str, ProcessIns
     """Load several instances holding their row locks, taken in id order (two such calls never deadlock)."""
     locked = {}
     for instance, checksum in session.execute(_LOCK_MANY, {"instance_ids": instance_ids}):
-        session.info.setdefault("checksums", {})[instance.definition_id] = checksum
-        audit.seed_head(session, instance)
+        _locked(session, instance, checksum)
         locked[instance.id] = instance
     return locked
 
@@ -122,9 +122,48 @@ def lock_with(session: Session, statement: Any, params: dict[str, Any]) -> Proce
     if row is None:
         return None
     instance, checksum = row
-    session.info.setdefault("checksums", {})[instance.definition_id] = checksum
-    audit.seed_head(session, instance)
+    _locked(session, instance, checksum)
     return instance
+
+
+def _locked(session: Session, instance: ProcessInstance, checksum: str) -> None:
+    session.info.setdefault("checksums", {})[instance.definition_id] = checksum
+    session.info.setdefault("locked_instances", set()).add(instance.id)
+    audit.seed_head(session, instance)
+
+
+class UnlockedWrite(RuntimeError):
+    """An instance was changed by a transaction that does not hold its row lock (a programming error)."""
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _count_locked_writes(session: Session, _flush: Any, _instances: Any) -> None:
+    """Refuse a change to an instance whose row lock this transaction does not hold; count each changing
+    transaction once in lock_version.
+
+    The row lock is what serializes steps: an optimistic version check in every UPDATE would add nothing, and
+    would make each instance's UPDATE a statement of its own (a batch of timer firings sends them as one)."""
+    counted: set[str] = session.info.setdefault("versioned_instances", set())
+    for row in session.new:
+        if type(row) is ProcessInstance:  # nobody else sees the row before this transaction commits
+            session.info.setdefault("locked_instances", set()).add(row.id)
+            row.lock_version = 1
+            counted.add(row.id)
+    for row in session.dirty:
+        if type(row) is not ProcessInstance or row.id in counted or not session.is_modified(row):
+            continue
+        if row.id not in session.info.get("locked_instances", ()):
+            raise UnlockedWrite(f"process instance {row.id} changed without its row lock (steps.lock_instance)")
+        row.lock_version = (row.lock_version or 0) + 1
+        counted.add(row.id)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_locks(session: Session, transaction: SessionTransaction) -> None:
+    """Row locks end with their transaction, and so does the count of its writes."""
+    if transaction.parent is None:
+        session.info.pop("locked_instances", None)
+        session.info.pop("versioned_instances", None)
 
 
 def runner(p: Platform, session: Session, compiled: CompiledDefinition, instance: ProcessInstance,

@@ -16,9 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from domain.access import SYSTEM, Actor
-from persistence.models import ProcessInstance
 from persistence.models_bids import Bid, BidEvent
-from services import definitions, instances, tasks
+from services import definitions, instances, steps, tasks
 from services.platform import Platform
 from trading import crypto
 
@@ -144,8 +143,7 @@ class Trade:
     def set_variables(self, **values: Any) -> None:
         """Change process variables as a later step (a postponing clarification) would."""
         with self.platform.db.unit_of_work() as session:
-            instance = session.get(ProcessInstance, self.id)
-            assert instance is not None
+            instance = steps.lock_instance(session, self.id)
             instance.variables = {**instance.variables, **values}
 
     def variables(self) -> dict[str, Any]:

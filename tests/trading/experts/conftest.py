@@ -8,12 +8,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
 
 from domain.access import SYSTEM, Actor
-from persistence.models import ProcessInstance
 from persistence.models_experts import Expert, ExpertSpecialty, ExpertUnavailability
-from services import definitions, instances
+from services import definitions, instances, steps
 from services.platform import Platform
 from services.trading.expert_pool import hash_id_number, mask_id_number
 from trading.uscc import check_character
@@ -116,8 +114,7 @@ def trade(start_trade: Callable[..., str]) -> str:
 def set_variables(platform: Platform, instance_id: str, **values: Any) -> None:
     """Change an instance's variables in place, as a later step of the process would."""
     with platform.db.unit_of_work() as session:
-        instance = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id))
-        assert instance is not None
+        instance = steps.lock_instance(session, instance_id)
         instance.variables = {**instance.variables, **values}
 
 

@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from domain.access import Actor
+from services import steps
 from services.platform import Platform
 from services.trading import credit, supervision
 from trading import crypto
@@ -41,10 +42,7 @@ def upload(client: FlaskClient, instance_id: str, who: Headers, ip: str = "36.1.
 def bid_trade(platform: Platform) -> str:
     instance_id = trade(platform)
     with platform.db.unit_of_work() as session:
-        from persistence.models import ProcessInstance
-
-        instance = session.get(ProcessInstance, instance_id)
-        assert instance is not None
+        instance = steps.lock_instance(session, instance_id)  # as the step that sets a deadline would
         instance.variables = {**instance.variables, "bid_deadline": "2026-04-01T09:30:00+08:00"}
     return instance_id
 
