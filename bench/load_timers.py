@@ -93,6 +93,27 @@ def _count(url: str, sql: str, **params: Any) -> int:
     return int(value or 0)
 
 
+class _Watch:
+    """Counts for the polls during the block, on one open connection: a new engine and connection every
+    0.1 s (a backend forked, authenticated, its caches warmed) took CPU from the workers being measured."""
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import create_engine, pool
+
+        self.engine = create_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
+        self.connection = self.engine.connect()
+        self.backend = self.count("SELECT pg_backend_pid()")  # not one of the processes doing the work
+
+    def count(self, sql: str, **params: Any) -> int:
+        from sqlalchemy import text
+
+        return int(self.connection.execute(text(sql), params).scalar() or 0)
+
+    def close(self) -> None:
+        self.connection.close()
+        self.engine.dispose()
+
+
 def blocks() -> list[int]:
     """The block sizes to measure (GGZY_BENCH_TIMER_BLOCKS, comma-separated)."""
     return sorted(int(b) for b in (os.environ.get("GGZY_BENCH_TIMER_BLOCKS") or "100,1000").split(",") if b.strip())
@@ -127,24 +148,35 @@ def run(kill: bool = False, block: int | None = None) -> dict[str, Any]:
             lead = 3.0
             meter = CpuMeter()
             working = with_children([proc.pid for name, proc in stack.procs.items() if name.startswith("worker")])
-            meter.start(working + pg_backends(url))
+            watch = _Watch(url)
+
+            def database() -> list[int]:
+                return [pid for pid in pg_backends(url) if pid != watch.backend]
+            meter.start(working + database())
             p.clock.set(due - timedelta(seconds=lead))
             victim: list[int] = []
             if kill:
                 def killer() -> None:
                     # In the middle of the block: after the first firings, while most are still pending.
-                    while _count(url, "SELECT count(*) FROM timers WHERE status = 'fired'") < block // 4:
-                        time.sleep(0.02)
+                    fired = _Watch(url)
+                    try:
+                        while fired.count("SELECT count(*) FROM timers WHERE status = 'fired'") < block // 4:
+                            time.sleep(0.02)
+                    finally:
+                        fired.close()
                     victim.append(stack.kill("worker1"))
                     log("timers: SIGKILLed Celery worker1 in the middle of the block")
                 threading.Thread(target=killer, daemon=True).start()
             deadline = time.monotonic() + lead + 120
-            while time.monotonic() < deadline:
-                if _count(url, "SELECT count(*) FROM timers WHERE status = 'pending' AND due_at <= :due",
-                          due=due) == 0:
-                    break
-                time.sleep(0.1)
-            cpu = meter.stop(working + pg_backends(url))
+            try:
+                while time.monotonic() < deadline:
+                    if watch.count("SELECT count(*) FROM timers WHERE status = 'pending' AND due_at <= :due",
+                                   due=due) == 0:
+                        break
+                    time.sleep(0.1)
+            finally:
+                watch.close()
+            cpu = meter.stop(working + database())
             time.sleep(3)  # late duplicates, if any, would show up now
         finally:
             p.dispose()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -20,8 +21,23 @@ from persistence.models import Event, ProcessInstance
 PLATFORM_CHAIN = "platform"
 
 
+@dataclass(frozen=True, slots=True)
+class Link:
+    """An event appended in this transaction, as its row will be written (the columns of Event)."""
+
+    instance_id: str
+    seq: int
+    at: datetime
+    type: str
+    actor: str | None
+    client_ip: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
 def append(session: Session, instance_id: str, type_: str, actor: Actor | None, at: datetime,
-           data: dict[str, Any] | None = None) -> Event:
+           data: dict[str, Any] | None = None) -> Link:
     """Add the next link of an instance's chain (the caller holds the instance's lock)."""
     # The chain's head is read once per transaction and then kept in the session: a step appends several
     # events, and the caller's lock on the instance keeps the head from moving under us.
@@ -36,13 +52,11 @@ def append(session: Session, instance_id: str, type_: str, actor: Actor | None, 
     clean = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
     username = actor.username if actor else None
     ip = actor.ip if actor else None
-    event = Event(
-        instance_id=instance_id, seq=seq, at=at, type=type_, actor=username, client_ip=ip, data=clean,
-        prev_hash=prev, hash=event_hash(prev, instance_id, seq, at, type_, username, ip, clean),
-    )
-    # Not added to the session: the transaction's events are written in one multi-row INSERT just before it
-    # commits (_write_pending), without the unit of work's per-object bookkeeping. Nothing reads an instance's
-    # events in the transaction that appends them.
+    event = Link(instance_id, seq, at, type_, username, ip, clean, prev,
+                 event_hash(prev, instance_id, seq, at, type_, username, ip, clean))
+    # Not an ORM object in the session: the transaction's events are written in one multi-row INSERT just
+    # before it commits (_write_pending), without the unit of work's per-object bookkeeping (or even its
+    # per-object state). Nothing reads an instance's events in the transaction that appends them.
     session.info.setdefault("audit_pending", []).append(event)
     heads[instance_id] = (seq, event.hash)
     return event
@@ -56,7 +70,7 @@ def seed_head(session: Session, instance: ProcessInstance) -> None:
 
 
 EVENTS: Table = Event.__table__  # type: ignore[assignment]
-_EVENT_COLUMNS = ("instance_id", "seq", "at", "type", "actor", "client_ip", "data", "prev_hash", "hash")
+_LINK_COLUMNS = tuple(f.name for f in fields(Link))
 
 
 @sa_event.listens_for(Session, "before_commit")
@@ -76,10 +90,9 @@ def _write_before_reading(state: ORMExecuteState) -> None:
 
 
 def _insert_pending(session: Session) -> None:
-    pending: list[Event] = session.info.pop("audit_pending", [])
+    pending: list[Link] = session.info.pop("audit_pending", [])
     if pending:
-        session.connection().execute(insert(EVENTS),
-                                     [{c: getattr(e, c) for c in _EVENT_COLUMNS} for e in pending])
+        session.connection().execute(insert(EVENTS), [{c: getattr(e, c) for c in _LINK_COLUMNS} for e in pending])
 
 
 @sa_event.listens_for(Session, "after_rollback")

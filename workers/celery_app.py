@@ -9,10 +9,11 @@ from datetime import timedelta
 from typing import Any
 
 import redis
-from celery import Celery
+from celery import Celery, signals
+from sqlalchemy.orm import configure_mappers
 
 from ggzy.config import Config
-from services import obligations, timers
+from services import obligations, service_tasks, timers
 from services.platform import Platform
 from workers.health import HEARTBEAT_KEY
 
@@ -33,6 +34,16 @@ MAX_BACKLOG = 16
 SCAN_QUEUE = "ggzy.scan"
 # Set while a scan is scheduled for a due instant (to the 10 ms), so the scans before it schedule it once.
 PRECISE_KEY = "ggzy:timers:scan-at:{instant}"
+
+
+@signals.worker_init.connect(weak=False)
+def _warm_up(**_: Any) -> None:
+    """At worker start, before a prefork pool forks (its processes inherit it all): import what tasks import on
+    first use (the service task handlers, the obligation checks) and configure the ORM mappers. Otherwise the
+    first scan, firing or check in each process pays for it, at whatever instant it comes (measured: 0.2-0.3 s
+    of CPU per process, once in the middle of a block of timers)."""
+    service_tasks.load_all()
+    configure_mappers()
 
 
 class WorkerState:
