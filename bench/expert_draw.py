@@ -134,9 +134,10 @@ def trades(p: Platform, count: int, tag: str, rng: random.Random, pool_size: int
 
 
 def measure(p: Platform, scenario: str, codes: list[str], region: str | None, draws: int, rng: random.Random,
-            pool_size: int, change_first: bool = False) -> dict[str, Any]:
+            pool_size: int, change_first: bool = False, forget_first: bool = False) -> dict[str, Any]:
     """Time `draws` draws; with change_first, an expert's availability is switched (untimed) before each one,
-    so that no pool kept from the draw before is current (services.trading.candidate_pools)."""
+    so that the pool kept from the draw before is one change behind (services.trading.candidate_pools); with
+    forget_first, the process's kept pools are dropped before each one, as in a process's first draw."""
     # A trade without a region draws nationally; with one, from `region` (or the trade's own).
     work = trades(p, draws + 3, scenario, rng, pool_size, "330100" if region else None)
     for instance_id, bidders in work[:3]:  # warm-up: connection pool, statement caches
@@ -144,11 +145,13 @@ def measure(p: Platform, scenario: str, codes: list[str], region: str | None, dr
     probe = settled_probe()
     samples, candidates = [], []
     pools = candidate_pools.pools_for(p.db.engine)
-    misses = pools.misses
+    misses, patches = pools.misses, pools.patches
     for n, (instance_id, bidders) in enumerate(work[3:]):
         if change_first:
             switch = 1 + n % pool_size
             expert_pool.set_availability(p, STAFF, switch, available=n % 2 == 1, periods=None)
+        if forget_first:
+            pools.clear()
         started = time.perf_counter()
         experts.draw_committee(p, STAFF, instance_id, codes, reserves=2, region=region, exclusions=bidders)
         samples.append((time.perf_counter() - started) * 1000)
@@ -162,7 +165,8 @@ def measure(p: Platform, scenario: str, codes: list[str], region: str | None, dr
             "candidates_median": int(statistics.median(candidates)),
             "p50_ms": round(cuts[49], 2), "p90_ms": round(cuts[89], 2), "p99_ms": round(cuts[98], 2),
             "max_ms": round(max(samples), 2), "mean_ms": round(statistics.fmean(samples), 2), "probe_ms": probe,
-            "pool_read": pools.misses - misses if not p.db.is_sqlite else len(samples)}
+            "pool_read": pools.misses - misses if not p.db.is_sqlite else len(samples),
+            "pool_patched": pools.patches - patches}
 
 
 def run(kind: str, count: int, draws: int) -> dict[str, Any]:
@@ -180,13 +184,15 @@ def run(kind: str, count: int, draws: int) -> dict[str, Any]:
             results = [measure(p, "typical", CODES[:2], "330000", draws, rng, count),
                        measure(p, "broad", [COMMON], None, draws, rng, count),
                        measure(p, "broad, pool changed before each draw", [COMMON], None, max(3, draws // 2), rng,
-                               count, change_first=True)]
+                               count, change_first=True),
+                       measure(p, "broad, no kept pool (a process's first draw)", [COMMON], None, max(3, draws // 2),
+                               rng, count, forget_first=True)]
         finally:
             p.dispose()
     for r in results:
         print(f"  {r['scenario']:8} candidates ~{r['candidates_median']:>6,}  p50 {r['p50_ms']:7.2f} ms  "
               f"p90 {r['p90_ms']:7.2f}  p99 {r['p99_ms']:7.2f}  max {r['max_ms']:7.2f}  ({r['draws']} draws, "
-              f"{r['pool_read']} read the pool)",
+              f"{r['pool_read']} read the pool, {r['pool_patched']} caught up)",
               flush=True)
     return {"backend": description, "experts": count, "seed_seconds": round(seeded, 1), "results": results}
 
@@ -210,26 +216,33 @@ def render(runs: list[dict[str, Any]], load_start: float, load_end: float) -> st
            "hashed and stored, audit event, commit). *typical*: 2 specialty codes in one province, the employers "
            "of 10 bidders and the purchaser excluded, 3 recusals. *broad*: every one of the experts is a candidate "
            "(the worst case). *broad, pool changed before each draw*: the same, but an expert's availability is "
-           "switched (untimed) before each draw, so no pool a draw kept is current and every draw reads the pool "
-           "from the database again (the first draw of a process, or the first after any change to the experts). "
-           "*pool reads*: draws that read the pool from the database rather than use the one kept "
-           "(`services.trading.candidate_pools`). *CPU probe*: `bench/loadkit.cpu_probe` just before the "
+           "switched (untimed) before each draw, so the pool a draw kept is one change behind and every draw "
+           "catches it up (the first draw after a change to the experts). *broad, no kept pool*: the process's "
+           "kept pools are dropped before each draw, which reads the whole pool from the database (a process's "
+           "first draw for those codes and region, or one after more changes than a catch-up takes). "
+           "*pool reads / caught up*: draws that read the pool whole, and draws that brought a kept pool up to "
+           "date from the changed experts only (`services.trading.candidate_pools`). *CPU probe*: "
+           "`bench/loadkit.cpu_probe` just before the "
            "scenario's draws, once the host was quiet or after waiting GGZY_BENCH_WAIT_QUIET s "
            f"({QUIET_PROBE_MS} ms on a quiet host; higher means the same work ran slower).",
            "",
-           "| backend | experts | scenario | candidates | p50 / p90 / p99 / max ms | pool reads | CPU probe ms "
-           "| target ≤ 50 ms (p50) |",
+           "| backend | experts | scenario | candidates | p50 / p90 / p99 / max ms | pool reads / caught up "
+           "| CPU probe ms | target ≤ 50 ms (p50) |",
            "| --- | ---: | --- | ---: | --- | ---: | ---: | --- |"]
     for r in runs:
         for s in r["results"]:
             out.append(f"| {r['backend']} | {r['experts']:,} | {s['scenario']} | ~{s['candidates_median']:,} "
                        f"| {s['p50_ms']} / {s['p90_ms']} / {s['p99_ms']} / {s['max_ms']} "
-                       f"| {s.get('pool_read', '–')} of {s['draws']} | {s.get('probe_ms', '–')} "
+                       f"| {s.get('pool_read', '–')} / {s.get('pool_patched', '–')} of {s['draws']} "
+                       f"| {s.get('probe_ms', '–')} "
                        f"| {'met' if s['p50_ms'] <= 50 else '**not met**'} |")
-    out += ["", "On PostgreSQL one statement (`expert_pool.eligible`) reads the pool's version (the transaction "
-            "that last changed `expert_specialties`, set by a trigger: migration 0017) and the excluded ids, "
-            "and the pool itself (from `ix_expert_specialties_code_id`, in id order) only when the process keeps "
-            "none of that version. Python takes the excluded ids out of the pool (a binary search each), hashes "
+    out += ["", "On PostgreSQL one statement (`expert_pool.eligible`) reads the pool's version (the count of "
+            "changes to `expert_specialties`, kept by triggers: migrations 0017 and 0018) and the excluded ids; "
+            "when the process keeps the pool at an older version, the experts logged as changed since "
+            "(`expert_pool_changes`) and which of them are in the pool now (a few index look-ups), and the pool "
+            "itself (from `ix_expert_specialties_code_id`, in id order) only when the process keeps none, or one "
+            "further behind than the log reaches or than 2,000 changed experts. Python splices a kept pool's ids "
+            "and text around the changed experts, takes the excluded ids out of the pool (a binary search each), hashes "
             "the kept runs of the pool's text in place (`candidates_hash`: the ids joined by \",\", SHA-256), "
             "picks by position (`draw_positions`: `sample` over `range(count)` is the published draw) and packs "
             "the list in the stored format of before. Before the pools were kept (the same statement built, "

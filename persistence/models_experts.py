@@ -65,21 +65,33 @@ class ExpertSpecialty(Base):
 
 
 class ExpertPoolVersion(Base):
-    """Which transaction last changed expert_specialties: the version of every draw's candidate pool.
+    """The version of every draw's candidate pool: how many transactions have changed expert_specialties.
 
-    On PostgreSQL a statement-level trigger (migration 0017) sets the single row (id 1) in every transaction
-    that inserts, updates, deletes or truncates specialty rows, so the pool a statement reads together with
-    this row is the pool of that version, and services.trading.candidate_pools keeps pools by it. A
-    transaction id never repeats in a cluster, so neither does a version there (a row deleted and written
-    again gets a new one). A dump restored into another cluster carries its version, which that cluster's
-    own transactions may reach later: restart the API and worker processes after such a restore, so that
-    no process keeps a pool read before it. SQLite has the table but no trigger, and never reads it: its
-    draws read the pool every time."""
+    On PostgreSQL statement-level triggers (migrations 0017, 0018) update the single row (id 1) in every
+    transaction that inserts, updates, deletes or truncates specialty rows: `counter` goes up by one, once per
+    transaction, and `xact_id` names that transaction (so a draw can tell a change of its own, not committed
+    yet). Changers queue on the row until they commit, so counters follow commit order: the pool a statement
+    reads together with this row is the pool of that counter, and services.trading.candidate_pools keeps
+    pools by it. `log_from` is the first counter whose changes expert_pool_changes still holds in full.
+    SQLite has the tables but no triggers, and never reads them: its draws read the pool every time."""
 
     __tablename__ = "expert_pool_version"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     xact_id: Mapped[int] = mapped_column(BigInteger)
+    counter: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    log_from: Mapped[int] = mapped_column(BigInteger, server_default="1")
+
+
+class ExpertPoolChange(Base):
+    """An expert whose specialty rows the change numbered `counter` inserted, updated or deleted (PostgreSQL
+    triggers write it; the last 10,000 changes are kept). A kept pool of counter S is brought up to date by
+    checking again only the experts logged after S."""
+
+    __tablename__ = "expert_pool_changes"
+
+    counter: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    expert_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 class ExpertUnavailability(Base):

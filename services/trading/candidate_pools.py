@@ -3,9 +3,11 @@
 A pool is the ascending ids of the active experts holding any of a set of specialty codes in a region: what
 every draw for those codes and region starts from, before the trade's own exclusions. Reading it means
 scanning one index entry per candidate (~92,000 for a national draw), yet it changes only when the experts
-do. So a pool is kept with the version it was read at (expert_pool_version: the transaction that last changed
-any specialty row, read in the same statement as the pool) and used again only while the database, in the
-draw's own statement, still reports that version: a kept pool is always the pool the database would give.
+do. So a pool is kept with the version it was read at (expert_pool_version.counter: how many transactions have
+changed specialty rows, read in the same statement as the pool) and used again only while the database, in
+the draw's own statement, still reports that version: a kept pool is always the pool the database would give.
+A kept pool that is behind is brought up to date (Pool.patched) from the experts the triggers logged as
+changed since its version, and which of them the pool's query returns now.
 
 Taking the exclusions out of a kept pool yields the same list, the same candidates_hash (the ids joined by
 ",", SHA-256) and the same stored format as reading the list from the database; only the work moves.
@@ -16,7 +18,7 @@ import hashlib
 import threading
 import weakref
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -52,6 +54,35 @@ class Pool:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def _offset(self, position: int) -> int:
+        """Where the id at position starts in the text (len(text) + 1 for the position after the last)."""
+        if position >= len(self.ids):
+            return len(self._text) + 1
+        k = bisect_right(self._firsts, position) - 1
+        return self._offsets[k] + (position - self._firsts[k]) * self._widths[k]
+
+    def patched(self, version: int, changed: Sequence[int], members: Sequence[int]) -> Pool:
+        """This pool at a later version: each changed id (ascending) is in it if it is among members (the
+        changed ids the pool's query now returns), else not. Unchanged runs of ids and text are copied whole."""
+        ids, count, size = self.ids, len(self.ids), self.ids.itemsize
+        raw, text = memoryview(ids).cast("B"), memoryview(self._text)
+        now_in = set(members)
+        kept, parts = array(ids.typecode), list[bytes | memoryview]()
+        position = 0
+        for expert_id in changed:
+            at = bisect_left(ids, expert_id, position)
+            if at > position:
+                kept.frombytes(raw[position * size:at * size])
+                parts.append(text[self._offset(position):self._offset(at) - 1])
+            if expert_id in now_in:
+                kept.append(expert_id)
+                parts.append(str(expert_id).encode("ascii"))
+            position = at + 1 if at < count and ids[at] == expert_id else at
+        if position < count:
+            kept.frombytes(raw[position * size:])
+            parts.append(text[self._offset(position):])
+        return Pool(version, kept, b",".join(parts))
 
     def without(self, excluded: Sequence[int]) -> tuple[array[int], str]:
         """The pool less the excluded ids (ascending; ids outside the pool are ignored), and its candidates_hash."""
@@ -98,7 +129,7 @@ class Pools:
         self._kept: OrderedDict[Hashable, Pool] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
+        self.hits = self.misses = self.patches = 0
 
     def get(self, key: Hashable) -> Pool | None:
         with self._lock:
@@ -107,10 +138,13 @@ class Pools:
                 self._kept.move_to_end(key)
             return pool
 
-    def count(self, hit: bool) -> None:
+    def count(self, hit: bool, patched: bool = False) -> None:
+        """One draw: its kept pool served as it was (hit), brought up to date (patched), or none did (miss)."""
         with self._lock:
             if hit:
                 self.hits += 1
+            elif patched:
+                self.patches += 1
             else:
                 self.misses += 1
 

@@ -282,16 +282,21 @@ def _ids(session: Session, query: Select[Any]) -> list[int]:
 
 
 # eligible() on PostgreSQL: one statement, so one snapshot, and only arrays travel (binary int4[]). It reads the
-# pool's version (the transaction that last changed expert_specialties, kept by a trigger) and the excluded
-# ids; and the pool itself only when the process keeps none of that version: the CASE runs its subquery only
-# when its condition fails. The pool comes out of ix_expert_specialties_code_id in id order (no sort), followed
-# by its text (the ids joined by ","), which the server writes far faster than Python would; OFFSET 0 keeps
-# the array from being built once per use.
+# pool's version (the counter of changes to expert_specialties, kept by triggers) and the excluded ids; and,
+# unless the process keeps the pool at that version, either what changed since the kept one (the experts
+# logged since, and which of them the pool's query returns now: a few index look-ups) or, with no kept pool,
+# one older than the log reaches, or more than PATCH_MOST changes, the pool itself. A CASE runs its subquery
+# only when its condition holds. The pool comes out of ix_expert_specialties_code_id in id order (no sort),
+# followed by its text (the ids joined by ","), which the server writes far faster than Python would; OFFSET 0
+# keeps the array from being built once per use.
+PATCH_MOST = 2_000
 _ELIGIBLE_PG = """
-SELECT v.xact_id, COALESCE(v.xact_id = txid_current_if_assigned(), false),
-       CASE WHEN v.xact_id = %(kept)s THEN NULL ELSE (
+SELECT v.counter, COALESCE(v.xact_id = txid_current_if_assigned(), false),
+       CASE WHEN v.counter = %(kept)s OR ch.ids IS NOT NULL THEN NULL ELSE (
            SELECT array_send(ids) || convert_to(array_to_string(ids, ','), 'UTF8')
-           FROM (SELECT ARRAY({pool}) AS ids OFFSET 0) AS pool) END,
+           FROM (SELECT ARRAY({pool} ORDER BY expert_id) AS ids OFFSET 0) AS pool) END,
+       array_send(ch.ids),
+       CASE WHEN ch.ids IS NOT NULL THEN array_send(ARRAY({pool} AND expert_id = ANY(ch.ids) ORDER BY expert_id)) END,
        array_send(ARRAY(
            SELECT id FROM experts WHERE employer_uscc = ANY(%(employers)s)
            UNION SELECT expert_id FROM expert_unavailability WHERE ends_on >= %(day)s AND starts_on <= %(day)s
@@ -299,6 +304,12 @@ SELECT v.xact_id, COALESCE(v.xact_id = txid_current_if_assigned(), false),
            UNION SELECT expert_id FROM expert_committee_members WHERE committee_id = %(drawn_for)s
            ORDER BY 1))
 FROM (SELECT 1) AS one LEFT JOIN expert_pool_version AS v ON v.id = 1
+LEFT JOIN LATERAL (
+    SELECT ARRAY(SELECT DISTINCT expert_id FROM expert_pool_changes WHERE counter > %(kept)s ORDER BY 1) AS ids
+    WHERE v.counter > %(kept)s AND %(kept)s + 1 >= v.log_from AND (
+        SELECT count(*) FROM (SELECT FROM expert_pool_changes WHERE counter > %(kept)s LIMIT {most} + 1) AS c
+    ) <= {most}
+) AS ch ON true
 """
 
 
@@ -318,20 +329,24 @@ def _eligible_pg(session: Session, codes: list[str], region: str | None, employe
     if span is not None:
         params["low"], params["high"] = span
         pool += " AND region BETWEEN %(low)s AND %(high)s"
-    sql = _ELIGIBLE_PG.format(pool=pool + " ORDER BY expert_id")
+    sql = _ELIGIBLE_PG.format(pool=pool, most=PATCH_MOST)
     # The driver's binary cursor on the session's own connection, so the read stays in this transaction.
     driver = session.connection().connection.driver_connection
     assert driver is not None
     with driver.cursor(binary=True) as cursor:
-        version, mine, read, excluded = cursor.execute(sql, params).fetchone()
-    pools.count(hit=read is None)
-    if read is None:
+        version, mine, read, changed, members, excluded = cursor.execute(sql, params).fetchone()
+    pools.count(hit=read is None and changed is None, patched=changed is not None)
+    if read is None and changed is None:
         assert kept is not None
         found = kept
     else:
-        data = bytes(read)
-        ids, size = _int4_array_prefix(data)  # the int4[] first, then its text
-        found = candidate_pools.Pool(version, ids, data[size:])
+        if changed is not None:
+            assert kept is not None
+            found = kept.patched(version, _int4_array(changed), _int4_array(members))
+        else:
+            data = bytes(read)
+            ids, size = _int4_array_prefix(data)  # the int4[] first, then its text
+            found = candidate_pools.Pool(version, ids, data[size:])
         if not mine:  # a pool this transaction changed itself is no one else's pool (yet)
             pools.keep(key, found)
     eligible_ids, digest = found.without(_int4_array(excluded))
