@@ -83,18 +83,8 @@ def seed(url: str, total: int, block: int, due: datetime) -> None:
         p.dispose()
 
 
-def _count(url: str, sql: str, **params: Any) -> int:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        value = connection.execute(text(sql), params).scalar()
-    engine.dispose()
-    return int(value or 0)
-
-
 class _Watch:
-    """Counts for the polls during the block, on one open connection: a new engine and connection every
+    """Counts on one open connection. The polls during the block use one: a new engine and connection every
     0.1 s (a backend forked, authenticated, its caches warmed) took CPU from the workers being measured."""
 
     def __init__(self, url: str) -> None:
@@ -135,7 +125,9 @@ def run(kill: bool = False, block: int | None = None) -> dict[str, Any]:
         started = time.monotonic()
         seed(url, total, block, due)
         result["seed_seconds"] = round(time.monotonic() - started, 1)
-        pending = _count(url, "SELECT count(*) FROM timers WHERE status = 'pending'")
+        seeded = _Watch(url)
+        pending = seeded.count("SELECT count(*) FROM timers WHERE status = 'pending'")
+        seeded.close()
         log(f"timers: {pending:,} pending timers seeded in {result['seed_seconds']} s, block of {block:,}")
         assert pending == total, pending
         flush_redis()

@@ -285,7 +285,7 @@ def _ids(session: Session, query: Select[Any]) -> list[int]:
 # pool's version (the counter of changes to expert_specialties, kept by triggers) and the excluded ids; and,
 # unless the process keeps the pool at that version, either what changed since the kept one (the experts
 # logged since, and which of them the pool's query returns now: a few index look-ups) or, with no kept pool,
-# one older than the log reaches, or more than PATCH_MOST changes, the pool itself. A CASE runs its subquery
+# one older than the log reaches, or more than PATCH_MOST changed experts, the pool itself. A CASE runs its subquery
 # only when its condition holds. The pool comes out of ix_expert_specialties_code_id in id order (no sort),
 # followed by its text (the ids joined by ","), which the server writes far faster than Python would; OFFSET 0
 # keeps the array from being built once per use.
@@ -305,11 +305,11 @@ SELECT v.counter, COALESCE(v.xact_id = txid_current_if_assigned(), false),
            ORDER BY 1))
 FROM (SELECT 1) AS one LEFT JOIN expert_pool_version AS v ON v.id = 1
 LEFT JOIN LATERAL (
-    SELECT ARRAY(SELECT DISTINCT expert_id FROM expert_pool_changes WHERE counter > %(kept)s ORDER BY 1) AS ids
-    WHERE v.counter > %(kept)s AND %(kept)s + 1 >= v.log_from AND (
-        SELECT count(*) FROM (SELECT FROM expert_pool_changes WHERE counter > %(kept)s LIMIT {most} + 1) AS c
-    ) <= {most}
-) AS ch ON true
+    SELECT ARRAY(SELECT DISTINCT expert_id FROM expert_pool_changes WHERE counter > %(kept)s
+                 ORDER BY 1 LIMIT {most} + 1) AS ids
+    WHERE v.counter > %(kept)s AND %(kept)s + 1 >= v.log_from
+) AS logged ON true
+LEFT JOIN LATERAL (SELECT logged.ids WHERE cardinality(logged.ids) <= {most}) AS ch ON true
 """
 
 
@@ -335,20 +335,16 @@ def _eligible_pg(session: Session, codes: list[str], region: str | None, employe
     assert driver is not None
     with driver.cursor(binary=True) as cursor:
         version, mine, read, changed, members, excluded = cursor.execute(sql, params).fetchone()
-    pools.count(hit=read is None and changed is None, patched=changed is not None)
-    if read is None and changed is None:
-        assert kept is not None
-        found = kept
+    if read is not None:
+        data = bytes(read)
+        ids, size = _int4_array_prefix(data)  # the int4[] first, then its text
+        found = candidate_pools.Pool(version, ids, data[size:])
     else:
-        if changed is not None:
-            assert kept is not None
-            found = kept.patched(version, _int4_array(changed), _int4_array(members))
-        else:
-            data = bytes(read)
-            ids, size = _int4_array_prefix(data)  # the int4[] first, then its text
-            found = candidate_pools.Pool(version, ids, data[size:])
-        if not mine:  # a pool this transaction changed itself is no one else's pool (yet)
-            pools.keep(key, found)
+        assert kept is not None  # the statement sends no pool only to a process that keeps one
+        found = kept if changed is None else kept.patched(version, _int4_array(changed), _int4_array(members))
+    pools.count(hit=found is kept, patched=changed is not None)
+    if found is not kept and not mine:  # a pool this transaction changed itself is no one else's pool (yet)
+        pools.keep(key, found)
     eligible_ids, digest = found.without(_int4_array(excluded))
     return Eligible(eligible_ids, len(found), digest)
 

@@ -47,7 +47,11 @@ BEGIN
     ON CONFLICT (id) DO UPDATE SET xact_id = EXCLUDED.xact_id, counter = v.counter + 1
     WHERE v.xact_id <> EXCLUDED.xact_id
     RETURNING counter INTO taken;
-    SELECT counter INTO now_at FROM expert_pool_version WHERE id = 1;
+    IF taken IS NULL THEN  -- a later statement of the same transaction: its counter is taken already
+        SELECT counter INTO now_at FROM expert_pool_version WHERE id = 1;
+    ELSE
+        now_at := taken;
+    END IF;
     IF TG_OP = 'TRUNCATE' THEN
         UPDATE expert_pool_version SET log_from = now_at + 1 WHERE id = 1;
     ELSIF TG_OP = 'INSERT' THEN
