@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from api import errors, resources
+from api import errors, request_ids, resources
 from api.auth import authenticate_first
 from ggzy.config import Config
 from services.platform import Platform
@@ -40,6 +40,7 @@ def create_app(config: Config | None = None, platform: Platform | None = None, s
     for blueprint in _blueprints():
         api.register_blueprint(blueprint)
     app.register_blueprint(web_pages)
+    request_ids.register(app)  # first: even a 401 carries the request's id
     # Authenticate before flask-smorest parses arguments: an anonymous caller gets 401, never a 400 or 422.
     app.before_request(authenticate_first)
     errors.register(app)

@@ -4,9 +4,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from api import request_ids
 from domain.errors import (
     BadRequest,
     Conflict,
@@ -39,6 +40,9 @@ def register(app: Flask) -> None:
         status = next((s for cls, s in STATUS if isinstance(exc, cls)), 422)
         extra = {"rule": exc.rule, "citation": exc.citation} if isinstance(exc, StatuteViolation) else {}
         response = jsonify(body(exc.code, exc.message, exc.errors, **extra))
+        if status == 409:  # rare, and the first thing to look up when a client reports one
+            log.info("conflict %s %s request_id=%s: %s", request.method, request.path, request_ids.current(),
+                     exc.message)
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="ggzy"'
         return response, status
@@ -58,5 +62,5 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
-        log.exception("unhandled error", extra={"error": repr(exc)})
+        log.exception("unhandled error (request_id=%s)", request_ids.current(), extra={"error": repr(exc)})
         return jsonify(body("internal_error", "服务器内部错误，请联系管理员")), 500

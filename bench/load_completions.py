@@ -61,6 +61,9 @@ def _http_thread(port: int, token: str, owned: list[list[str]], until: float, wa
     errors = recovered = 0
     conflicts: Counter[str] = Counter()
     samples: list[dict[str, Any]] = []
+    # Each request carries its own X-Request-Id; an answer carrying another's would mean the connection's
+    # answers are out of step with its requests (counted, never expected).
+    prefix, sent_count, desynced = f"{os.getpid()}-{threading.get_ident() % 100_000}", 0, 0
     i = 0
     while time.monotonic() < until:
         instance = owned[i % len(owned)]
@@ -68,12 +71,17 @@ def _http_thread(port: int, token: str, owned: list[list[str]], until: float, wa
         started = time.perf_counter()
         for _attempt in range(50):
             sent = time.time()
+            sent_count += 1
+            request_id = f"{prefix}-{sent_count}"
             try:
-                status, view = client.call("POST", f"/api/v1/tasks/{instance[1]}/complete", token, BODY)
+                status, view = client.call("POST", f"/api/v1/tasks/{instance[1]}/complete", token, BODY,
+                                           headers={"X-Request-Id": request_id})
             except (OSError, http.client.HTTPException):  # refused, reset, or a response cut off mid-body
                 errors += 1
                 time.sleep(0.05)
                 continue
+            if client.request_id != request_id:
+                desynced += 1
             if status == 409:
                 # The dropped request had committed before its worker died: read where the instance is now.
                 # A 409 on a first attempt has no such cause: its message is kept for the report.
@@ -81,7 +89,8 @@ def _http_thread(port: int, token: str, owned: list[list[str]], until: float, wa
                     conflicts[str((view or {}).get("message") or view)] += 1
                     if len(samples) < 20:
                         samples.append({"instance_id": instance[0], "task_id": instance[1], "sent": sent,
-                                        "answered": time.time()})
+                                        "answered": time.time(), "request_id": request_id,
+                                        "answer_request_id": client.request_id})
                 status, view = client.call("GET", f"/api/v1/process-instances/{instance[0]}", token)
                 recovered += 1
             if status != 200:
@@ -98,6 +107,7 @@ def _http_thread(port: int, token: str, owned: list[list[str]], until: float, wa
     out.setdefault("done", Counter()).update(done)
     out["errors"] = out.get("errors", 0) + errors
     out["recovered"] = out.get("recovered", 0) + recovered
+    out["desynced"] = out.get("desynced", 0) + desynced
     out.setdefault("conflicts", Counter()).update(conflicts)
     out.setdefault("conflict_samples", []).extend(samples)
 
@@ -119,6 +129,7 @@ def _http_client(port: int, token: str, owned: list[list[str]], threads: int, un
             out.setdefault("done", Counter()).update(part.get("done", Counter()))
             out["errors"] = out.get("errors", 0) + part.get("errors", 0)
             out["recovered"] = out.get("recovered", 0) + part.get("recovered", 0)
+            out["desynced"] = out.get("desynced", 0) + part.get("desynced", 0)
             out.setdefault("conflicts", Counter()).update(part.get("conflicts", Counter()))
             out.setdefault("conflict_samples", []).extend(part.get("conflict_samples", []))
     queue.put(out)
@@ -145,7 +156,7 @@ def _service_client(url: str, token: str, owned: list[list[str]], until: float, 
         if started >= warm_until:
             latencies.append((time.perf_counter() - started) * 1000)
     p.dispose()
-    queue.put({"latencies": latencies, "done": done, "errors": 0, "recovered": 0})
+    queue.put({"latencies": latencies, "done": done, "errors": 0, "recovered": 0, "desynced": 0})
 
 
 def drive(target: Any, args_for: Any, processes: int, seconds: float, warm: float,
@@ -173,12 +184,14 @@ def drive(target: Any, args_for: Any, processes: int, seconds: float, warm: floa
     measuring.join(timeout=10)
     for proc in procs:
         proc.join(timeout=30)
-    merged: dict[str, Any] = {"latencies": [], "done": Counter(), "errors": 0, "recovered": 0, "conflicts": Counter()}
+    merged: dict[str, Any] = {"latencies": [], "done": Counter(), "errors": 0, "recovered": 0, "desynced": 0,
+                              "conflicts": Counter()}
     for r in results:
         merged["latencies"] += r["latencies"]
         merged["done"].update(r["done"])
         merged["errors"] += r["errors"]
         merged["recovered"] += r["recovered"]
+        merged["desynced"] += r.get("desynced", 0)
         merged["conflicts"].update(r.get("conflicts", {}))
         merged.setdefault("conflict_samples", []).extend(r.get("conflict_samples", []))
     merged["measured"] = len(merged["latencies"])
@@ -251,16 +264,26 @@ def run(kill: bool = False) -> dict[str, Any]:
                         lambda _clients: stack.api_workers() + pg_backends(url))
         finally:
             stack.stop()
+            server_log = _server_lines(Path(folder) / "api.log")
         expected = Counter(before)
         expected.update(res["done"])
         result["http"] = {"per_second": res["per_second"], "latency_ms": percentiles(res["latencies"]),
-                          "errors": res["errors"], "recovered": res["recovered"], "killed": victim,
+                          "errors": res["errors"], "recovered": res["recovered"], "desynced": res["desynced"],
+                          "killed": victim, "server_log": server_log,
                           "first_attempt_conflicts": dict(res["conflicts"]),
                           "conflict_samples": _who_completed(url, res.get("conflict_samples", [])[:20]),
                           "cpu_ms": res["cpu_ms_per_completion"],
                           "check": verify(url, expected)}
         log(f"completions, HTTP gunicorn x{api_workers}: {res['per_second']}/s {result['http']}"[:400])
     return result
+
+
+def _server_lines(path: Path, most: int = 40) -> list[str]:
+    """The API's own log lines (conflicts and unexpected errors, each with its request id), the first `most`."""
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        return [line.rstrip()[:400] for line in lines if "] api." in line or "Traceback" in line][:most]
 
 
 def _who_completed(url: str, samples: list[dict[str, Any]]) -> list[dict[str, Any]]:

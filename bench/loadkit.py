@@ -324,6 +324,7 @@ class Http:
     def __init__(self, port: int, timeout: float = 60) -> None:
         self.port, self.timeout = port, timeout
         self.connection: http.client.HTTPConnection | None = None
+        self.request_id: str | None = None  # the X-Request-Id the last answer carried
 
     def call(self, method: str, path: str, token: str, body: bytes | None = None,
              headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -334,6 +335,7 @@ class Http:
                 "Authorization": f"Bearer {token}", "Content-Type": "application/json", **(headers or {})})
             response = self.connection.getresponse()
             data = response.read()
+            self.request_id = response.getheader("X-Request-Id")
         except (OSError, http.client.HTTPException):
             self.close()  # a fresh connection for the retry
             raise

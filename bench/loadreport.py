@@ -60,6 +60,10 @@ def completions(runs: dict[str, Any]) -> str:
         if conflicts:
             out += ["", f"{label}: {sum(conflicts.values())} first attempts were answered 409 (the bench counts "
                     "them as completions, so they show as lost): " + "; ".join(f"{n} × {m}" for m, n in conflicts.items())]
+            desynced = (run or {}).get("http", {}).get("desynced")
+            if desynced is not None:
+                out += ["", f"{label}: {desynced} answers carried another request's X-Request-Id (a connection whose "
+                        "answers are out of step with its requests would show here)."]
             samples = (run or {}).get("http", {}).get("conflict_samples") or []
             if samples:
                 out += ["", "The event that had completed such a task, against when its request went out: " + "; ".join(

@@ -83,6 +83,7 @@ def serve(host: str | None, port: int | None, workers: int, threads: int | None)
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     config = Config.from_env(**overrides)
+    _log_api_to_stderr()
     if workers > 1:
         from ggzy.server import PortInUse, ensure_port_free, serve_gunicorn
 
@@ -105,6 +106,20 @@ def serve(host: str | None, port: int | None, workers: int, threads: int | None)
     # Sealed bids stream up to GGZY_BID_MAX_BYTES (2 GiB by default); waitress would stop at 1 GiB.
     waitress.serve(app, host=config.host, port=config.port, threads=threads or THREADS,
                    max_request_body_size=3 * 1024**3)
+
+
+def _log_api_to_stderr() -> None:
+    """The API's own log lines (conflicts, unexpected errors, each with its request id) on stderr, beside the
+    server's, at INFO (gunicorn's workers inherit this)."""
+    import logging
+
+    logger = logging.getLogger("api")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 @main.command()
