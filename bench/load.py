@@ -7,7 +7,8 @@ replaces its section of docs/PERFORMANCE.md (raw numbers in bench/results/load-<
 from the environment (defaults in brackets):
 
 * completions: GGZY_BENCH_INSTANCES [400] loop_user instances, GGZY_BENCH_SECONDS [20] measured seconds per
-  mode, GGZY_BENCH_API_WORKERS [3] gunicorn processes, GGZY_BENCH_CLIENTS [2] client processes of
+  mode, GGZY_BENCH_API_WORKERS [3] gunicorn processes (of GGZY_BENCH_API_THREADS threads, default
+  `ggzy serve`'s 8), GGZY_BENCH_CLIENTS [2] client processes of
   GGZY_BENCH_CLIENT_THREADS [8] threads, GGZY_BENCH_SERVICE_PROCS [3] processes for the service-layer run;
 * timers: GGZY_BENCH_TIMERS [100000] pending timers, GGZY_BENCH_TIMER_BLOCKS [100,1000] how many of them
   are due at one instant (a run per size), GGZY_BENCH_CELERY_WORKERS [2] workers of

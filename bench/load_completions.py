@@ -225,7 +225,11 @@ def run(kill: bool = False) -> dict[str, Any]:
     api_workers = env_int("GGZY_BENCH_API_WORKERS", 3)
     clients, threads = env_int("GGZY_BENCH_CLIENTS", 2), env_int("GGZY_BENCH_CLIENT_THREADS", 8)
     service_procs = env_int("GGZY_BENCH_SERVICE_PROCS", 3)
+    from ggzy.server import THREADS
+
+    api_threads = env_int("GGZY_BENCH_API_THREADS", THREADS)
     result: dict[str, Any] = {"instances": count, "seconds": seconds, "api_workers": api_workers,
+                              "api_threads": api_threads,
                               "clients": clients, "threads": threads, "service_procs": service_procs}
     with postgres("ggzy_bench_load") as (url, description), tempfile.TemporaryDirectory() as folder:
         result["server"] = description
@@ -245,7 +249,8 @@ def run(kill: bool = False) -> dict[str, Any]:
             # The service run moved the tasks on: re-read where each instance stands.
             owned = _ready_tasks(url)
         flush_redis()
-        stack = Stack(url, Path(folder))
+        # GGZY_BENCH_API_THREADS: threads per gunicorn worker (default: ggzy serve's own).
+        stack = Stack(url, Path(folder), extra_env={"GGZY_API_THREADS": str(api_threads)})
         try:
             stack.api(api_workers)
             stack.celery(2)

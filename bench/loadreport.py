@@ -30,7 +30,7 @@ def completions(runs: dict[str, Any]) -> str:
         " every completion is a whole step (row lock, form validation, engine step, task/timer/audit projections,"
         f" commit) on its own instance. *service layer*: {n['service_procs']} processes calling"
         " `services.tasks.complete` in a loop. *HTTP*: `ggzy serve --workers "
-        f"{n['api_workers']}` (gunicorn, gthread, 8 threads each, each worker on its own listening socket) with 2 Celery workers and beat running beside it, "
+        f"{n['api_workers']}` (gunicorn, gthread, {n.get('api_threads', 8)} threads each, each worker on its own listening socket) with 2 Celery workers and beat running beside it, "
         f"driven by {n['clients']} client processes × {n['threads']} keep-alive connections. "
         f"{n['seconds']:.0f} s measured per mode after 2 s of warm-up; clients, server and PostgreSQL share the "
         "same cores. *checked*: every instance's `done` counter and its `task.completed` events equal the "
