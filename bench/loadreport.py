@@ -107,7 +107,7 @@ def timers(runs: dict[str, Any]) -> str:
         f"*CPU probe*: the run line's probe just before the block fell due ({QUIET_PROBE_MS} ms on a quiet host).",
         "",
         "| run | block | lateness p50 / p90 / p99 / max ms | fired | doubled | lost | later timers fired "
-        "| CPU ms per firing | CPU probe ms | target p99 ≤ 1 s |",
+        "| CPU ms per firing | CPU probe ms | target |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     rows = [(f"{r['celery_workers']} workers", r) for r in normals]
@@ -115,9 +115,12 @@ def timers(runs: dict[str, Any]) -> str:
         rows.append(("worker1 SIGKILLed after a quarter of the block", k))
     for label, r in rows:
         p99 = r["lateness_ms"]["p99"]
+        # The kill run's target is the "nothing lost, nothing doubled"; its lateness is reported beside.
+        target = (f"p99 ≤ 1 s: {_met(p99 <= 1000)} ({p99 / 1000:.1f} s)" if r is not k else
+                  f"none lost or doubled: {_met(not r['lost'] and not r['doubled'])} (p99 {p99 / 1000:.1f} s)")
         out.append(f"| {label} | {r['block']:,} | {_lat(r['lateness_ms'])} | {r['fired']:,} | {r['doubled']} "
                    f"| {r['lost']} | {r['later_fired']} | {r.get('cpu_ms_per_firing')} | {r.get('probe_ms', '–')} "
-                   f"| {_met(p99 <= 1000)} ({p99 / 1000:.1f} s) |")
+                   f"| {target} |")
     big = normals[-1]
     rate = big["block"] / max(big["lateness_ms"]["max"] / 1000, 0.001)
     out += ["", f"The largest block drained at about {rate:,.0f} firings/s (block / max lateness). A scan that "
@@ -128,8 +131,10 @@ def timers(runs: dict[str, Any]) -> str:
             "(loading the instance's state, running it, storing it: about 1 ms of the ~2 ms); more workers on "
             "more cores raise the rate."]
     if k:
+        ttl = celery_app.QUEUED_TTL_MS / 1000
         out.append("In the kill run the dead worker's unacknowledged batch comes back through the scans once "
-                   "its de-duplication keys expire (5 s): those timers are about 5 s late, and still fire once.")
+                   f"its de-duplication keys expire ({ttl:g} s): those timers are about {ttl:g} s late, and still fire "
+                   "once. The target of a run with a worker killed is that nothing is lost or doubled.")
     return "\n".join(out)
 
 
