@@ -16,6 +16,20 @@ from sqlalchemy.orm.exc import StaleDataError
 from domain.errors import Conflict
 
 
+def shared(statement: Any) -> Any:
+    """A statement built once and run by many threads (a module's constant): compiled here, once, first.
+
+    SQLAlchemy fills in parts of a statement lazily, on its first compile: the column collections of an
+    aliased subquery, among others. Two threads compiling a shared statement for the first time at once can
+    each see them half built; for the tasks' UNION ALL (services/tasks.py) the ORM then fell back to the
+    table's own columns, SELECT ... FROM tasks, anon_1, which reads every task with the wrong status, and the
+    statement stayed wrong for the life of the process (a new gunicorn worker's first concurrent requests:
+    every completion on that worker answered 409 "已办理", slowly). A first compile in one thread, at import,
+    fills them all in; later compiles only read them."""
+    str(statement)
+    return statement
+
+
 class Database:
     """One SQLAlchemy engine and its session factory."""
 

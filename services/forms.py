@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from domain import forms
 from domain.errors import Invalid, NotFound
+from persistence.db import shared
 from persistence.models import Form
 from services.platform import Platform
 
@@ -77,7 +78,7 @@ def schema_of(session: Session, form_id: int, checksum: str) -> dict[str, Any]:
     return cached
 
 
-_LATEST = select(Form).where(Form.key == bindparam("key")).order_by(Form.version.desc()).limit(1)
+_LATEST = shared(select(Form).where(Form.key == bindparam("key")).order_by(Form.version.desc()).limit(1))
 
 
 def latest(session: Session, key: str) -> Form | None:

@@ -16,6 +16,7 @@ from domain.access import Actor
 from domain.calendar import WorkingCalendar
 from domain.errors import CalendarYearUnknown, NotFound
 from engine.bpmn import Runner, StepResult
+from persistence.db import shared
 from persistence.models import ProcessDefinition, ProcessInstance, Task, Timer
 from services import audit, service_tasks
 from services import calendar as calendar_service
@@ -79,7 +80,8 @@ def clear_cache() -> None:
 def locking(condition: Any) -> Any:
     """A statement reading the instance that matches condition under its row lock, with its version's checksum.
 
-    Build it once per module (with bind parameters): building a statement costs more than running it."""
+    Build it once per module (with bind parameters; persistence.db.shared): building a statement costs more than
+    running it."""
     # One round trip for what every step needs first; the definition row never changes, so reading it in
     # the locking statement is as good as reading it after the lock.
     return (select(ProcessInstance, ProcessDefinition.checksum)
@@ -88,15 +90,16 @@ def locking(condition: Any) -> Any:
             .execution_options(populate_existing=True))
 
 
-_LOCK_BY_ID = locking(ProcessInstance.id == bindparam("instance_id"))
+_LOCK_BY_ID = shared(locking(ProcessInstance.id == bindparam("instance_id")))
 # What a step brings in line with the engine: ready tasks and pending timers.
 _OPEN: dict[Any, tuple[str, Any]] = {
-    model: (status, select(model).where(model.instance_id == bindparam("instance_id"), model.status == status))
+    model: (status, shared(select(model).where(model.instance_id == bindparam("instance_id"), model.status == status)))
     for model, status in ((Task, "ready"), (Timer, "pending"))
 }
 
 
-_LOCK_MANY = locking(ProcessInstance.id.in_(bindparam("instance_ids", expanding=True))).order_by(ProcessInstance.id)
+_LOCK_MANY = shared(
+    locking(ProcessInstance.id.in_(bindparam("instance_ids", expanding=True))).order_by(ProcessInstance.id))
 
 
 def lock_many(session: Session, instance_ids: list[str]) -> dict[str, ProcessInstance]:

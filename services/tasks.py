@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, aliased
 from domain import forms
 from domain.access import Actor, region_prefix
 from domain.errors import BadRequest, Conflict, Forbidden, NotFound
+from persistence.db import shared
 from persistence.models import ProcessInstance, Task, Timer
 from services import audit, disclosure, sealing, steps
 from services import calendar as calendar_service
@@ -136,8 +137,8 @@ def complete(p: Platform, actor: Actor, task_id: str, data: dict[str, Any]) -> d
 
 
 # Built once: these run on every completion, and building a statement costs more than running it.
-_LOCK_OWNER = steps.locking(
-    ProcessInstance.id == select(Task.instance_id).where(Task.id == bindparam("task_id")).scalar_subquery())
+_LOCK_OWNER = shared(steps.locking(
+    ProcessInstance.id == select(Task.instance_id).where(Task.id == bindparam("task_id")).scalar_subquery()))
 
 
 def _task_and_ready() -> Any:
@@ -153,8 +154,8 @@ def _task_and_ready() -> Any:
                     cast(null(), String).label("form_checksum")).where(
         Task.instance_id == bindparam("instance_id"), Task.status == "ready", Task.id != bindparam("task_id"))
     both = union_all(mine, others).subquery()
-    return select(aliased(Task, both), both.c.timers_pending, both.c.form_id, both.c.form_checksum).execution_options(
-        populate_existing=True)
+    return shared(select(aliased(Task, both), both.c.timers_pending, both.c.form_id, both.c.form_checksum)
+                  .execution_options(populate_existing=True))
 
 
 _TASK_AND_READY = _task_and_ready()

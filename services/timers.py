@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM
 from domain.errors import Conflict, DomainError
+from persistence.db import shared
 from persistence.models import ProcessInstance, Task, Timer
 from services import audit, steps
 from services.platform import Platform
@@ -49,9 +50,10 @@ def fire_instance(p: Platform, instance_id: str) -> int:
 
 
 # The pending timers and the ready tasks of the instances a step fires (what apply() would read).
-_PENDING_OF = select(Timer).where(Timer.instance_id.in_(bindparam("instance_ids", expanding=True)),
-                                  Timer.status == "pending")
-_READY_OF = select(Task).where(Task.instance_id.in_(bindparam("instance_ids", expanding=True)), Task.status == "ready")
+_PENDING_OF = shared(select(Timer).where(Timer.instance_id.in_(bindparam("instance_ids", expanding=True)),
+                                         Timer.status == "pending"))
+_READY_OF = shared(select(Task).where(Task.instance_id.in_(bindparam("instance_ids", expanding=True)),
+                                      Task.status == "ready"))
 # Instances fired together in one transaction (fire_due here, a firing task of the Celery workers): one lock
 # statement, flush and COMMIT per instance would cost more than the engine step of a simple timer, and 25 keeps
 # a transaction short (tens of milliseconds), so the recorded firing time and the commit stay close.

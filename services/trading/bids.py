@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from domain import statutes
 from domain.access import Actor
 from domain.errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotFound
+from persistence.db import shared
 from persistence.models import ProcessInstance
 from persistence.models_bids import Bid, BidEvent, BidOpening
 from services import audit, steps
@@ -47,11 +48,12 @@ SEALED = Actor("sealed-bidder")
 # Uploads are recorded under the trade's row lock with Core statements built once: the unit of work's
 # bookkeeping would be time under the lock. The first supersedes the bids in force of a batch's bidders.
 _BIDS, _BID_EVENTS = cast(Table, Bid.__table__), cast(Table, BidEvent.__table__)
-_SUPERSEDE = (update(_BIDS).where(_BIDS.c.instance_id == bindparam("trade"), _BIDS.c.status == rules.SUBMITTED,
-                                  tuple_(_BIDS.c.lot, _BIDS.c.bidder_org).in_(bindparam("keys", expanding=True)))
-              .values(status=rules.SUPERSEDED, superseded_at=bindparam("at"))
-              .returning(_BIDS.c.lot, _BIDS.c.bidder_org, _BIDS.c.id, _BIDS.c.receipt_no))
-_INSERT_BID, _INSERT_BID_EVENT = insert(_BIDS), insert(_BID_EVENTS)
+_SUPERSEDE = shared(
+    update(_BIDS).where(_BIDS.c.instance_id == bindparam("trade"), _BIDS.c.status == rules.SUBMITTED,
+                        tuple_(_BIDS.c.lot, _BIDS.c.bidder_org).in_(bindparam("keys", expanding=True)))
+    .values(status=rules.SUPERSEDED, superseded_at=bindparam("at"))
+    .returning(_BIDS.c.lot, _BIDS.c.bidder_org, _BIDS.c.id, _BIDS.c.receipt_no))
+_INSERT_BID, _INSERT_BID_EVENT = shared(insert(_BIDS)), shared(insert(_BID_EVENTS))
 
 
 @dataclass(frozen=True)
