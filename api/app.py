@@ -12,6 +12,7 @@ from flask_smorest import Api
 from api import errors, request_ids, resources
 from api.auth import authenticate_first
 from ggzy.config import Config
+from services import bootstrap
 from services.platform import Platform
 from web import bp as web_pages
 
@@ -22,6 +23,7 @@ def create_app(config: Config | None = None, platform: Platform | None = None, s
     """Build the app: API blueprints, OpenAPI at /api/v1/openapi.json, JSON errors, the timer worker."""
     config = config or (platform.config if platform else Config.from_env())
     platform = platform or Platform.build(config)
+    bootstrap.warm_up()  # before the first request, not inside whichever requests come first
     app = Flask("ggzy")
     app.config.update(
         API_TITLE="ggzy 公共资源交易平台 API",

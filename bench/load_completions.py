@@ -103,19 +103,24 @@ def _http_thread(port: int, token: str, owned: list[list[str]], until: float, wa
         if started >= warm_until:
             latencies.append((time.perf_counter() - started) * 1000)
     client.close()
-    out.setdefault("latencies", []).extend(latencies)
-    out.setdefault("done", Counter()).update(done)
-    out["errors"] = out.get("errors", 0) + errors
-    out["recovered"] = out.get("recovered", 0) + recovered
-    out["desynced"] = out.get("desynced", 0) + desynced
-    out.setdefault("conflicts", Counter()).update(conflicts)
-    out.setdefault("conflict_samples", []).extend(samples)
+    merge(out, {"latencies": latencies, "done": done, "errors": errors, "recovered": recovered,
+                "desynced": desynced, "conflicts": conflicts, "conflict_samples": samples})
+
+
+def merge(into: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """Add one client's (thread's, process's) results to `into`: lists joined, counts and counters added."""
+    for key in ("latencies", "conflict_samples"):
+        into.setdefault(key, []).extend(part.get(key, []))
+    for key in ("done", "conflicts"):
+        into.setdefault(key, Counter()).update(part.get(key, {}))
+    for key in ("errors", "recovered", "desynced"):
+        into[key] = into.get(key, 0) + part.get(key, 0)
+    return into
 
 
 def _http_client(port: int, token: str, owned: list[list[str]], threads: int, until: float, warm_until: float,
                  queue: Any) -> None:
     out: dict[str, Any] = {}
-    lock = threading.Lock()
     parts: list[dict[str, Any]] = [{} for _ in range(threads)]
     workers = [threading.Thread(target=_http_thread, args=(port, token, owned[t::threads], until, warm_until, parts[t]))
                for t in range(threads)]
@@ -123,15 +128,8 @@ def _http_client(port: int, token: str, owned: list[list[str]], threads: int, un
         w.start()
     for w in workers:
         w.join()
-    with lock:
-        for part in parts:
-            out.setdefault("latencies", []).extend(part.get("latencies", []))
-            out.setdefault("done", Counter()).update(part.get("done", Counter()))
-            out["errors"] = out.get("errors", 0) + part.get("errors", 0)
-            out["recovered"] = out.get("recovered", 0) + part.get("recovered", 0)
-            out["desynced"] = out.get("desynced", 0) + part.get("desynced", 0)
-            out.setdefault("conflicts", Counter()).update(part.get("conflicts", Counter()))
-            out.setdefault("conflict_samples", []).extend(part.get("conflict_samples", []))
+    for part in parts:
+        merge(out, part)
     queue.put(out)
 
 
@@ -156,7 +154,7 @@ def _service_client(url: str, token: str, owned: list[list[str]], until: float, 
         if started >= warm_until:
             latencies.append((time.perf_counter() - started) * 1000)
     p.dispose()
-    queue.put({"latencies": latencies, "done": done, "errors": 0, "recovered": 0, "desynced": 0})
+    queue.put({"latencies": latencies, "done": done})
 
 
 def drive(target: Any, args_for: Any, processes: int, seconds: float, warm: float,
@@ -184,16 +182,9 @@ def drive(target: Any, args_for: Any, processes: int, seconds: float, warm: floa
     measuring.join(timeout=10)
     for proc in procs:
         proc.join(timeout=30)
-    merged: dict[str, Any] = {"latencies": [], "done": Counter(), "errors": 0, "recovered": 0, "desynced": 0,
-                              "conflicts": Counter()}
+    merged = merge({}, {})  # every key present, even with no client result
     for r in results:
-        merged["latencies"] += r["latencies"]
-        merged["done"].update(r["done"])
-        merged["errors"] += r["errors"]
-        merged["recovered"] += r["recovered"]
-        merged["desynced"] += r.get("desynced", 0)
-        merged["conflicts"].update(r.get("conflicts", {}))
-        merged.setdefault("conflict_samples", []).extend(r.get("conflict_samples", []))
+        merge(merged, r)
     merged["measured"] = len(merged["latencies"])
     merged["per_second"] = round(merged["measured"] / seconds, 1)
     merged["cpu_ms_per_completion"] = round(cpu[0] * 1000 / merged["measured"], 2) if cpu and merged["measured"] else None

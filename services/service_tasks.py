@@ -6,6 +6,7 @@ results (counts, ids, decisions) come back into the process.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,19 +48,31 @@ def service_task(name: str, title: str) -> Callable[[Handler], Handler]:
     return register
 
 
+_loaded = False
+_loading = threading.Lock()
+
+
 def load_all() -> None:
-    """Import every module of services.trading, where service task handlers register themselves."""
+    """Import every module of services.trading, where service task handlers register themselves (once per
+    process: every service call asks, and listing the package's folder each time would be I/O per step)."""
+    global _loaded
+    if _loaded:
+        return
     import importlib
     import os
     import pkgutil
 
     from services import trading
 
-    for module in pkgutil.iter_modules(trading.__path__):
-        importlib.import_module(f"services.trading.{module.name}")
-    # Extra handler modules named by the deployment (the worker-kill tests load a deliberately slow service).
-    for name in filter(None, (os.environ.get("GGZY_SERVICE_MODULES") or "").split(",")):
-        importlib.import_module(name.strip())
+    with _loading:
+        if _loaded:
+            return
+        for module in pkgutil.iter_modules(trading.__path__):
+            importlib.import_module(f"services.trading.{module.name}")
+        # Extra handler modules named by the deployment (the worker-kill tests load a deliberately slow service).
+        for name in filter(None, (os.environ.get("GGZY_SERVICE_MODULES") or "").split(",")):
+            importlib.import_module(name.strip())
+        _loaded = True
 
 
 def exists(name: str) -> bool:

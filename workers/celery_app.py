@@ -10,10 +10,9 @@ from typing import Any
 
 import redis
 from celery import Celery, signals
-from sqlalchemy.orm import configure_mappers
 
 from ggzy.config import Config
-from services import obligations, service_tasks, timers
+from services import bootstrap, obligations, timers
 from services.platform import Platform
 from workers.health import HEARTBEAT_KEY
 
@@ -38,12 +37,8 @@ PRECISE_KEY = "ggzy:timers:scan-at:{instant}"
 
 @signals.worker_init.connect(weak=False)
 def _warm_up(**_: Any) -> None:
-    """At worker start, before a prefork pool forks (its processes inherit it all): import what tasks import on
-    first use (the service task handlers, the obligation checks) and configure the ORM mappers. Otherwise the
-    first scan, firing or check in each process pays for it, at whatever instant it comes (measured: 0.2-0.3 s
-    of CPU per process, once in the middle of a block of timers)."""
-    service_tasks.load_all()
-    configure_mappers()
+    """At worker start, before a prefork pool forks: services.bootstrap.warm_up."""
+    bootstrap.warm_up()
 
 
 class WorkerState:
